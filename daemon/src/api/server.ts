@@ -1,0 +1,100 @@
+// The API server: HTTP over unix sockets and TCP (TLS with client certificates off loopback),
+// one dispatch path for ordinary and upgraded (hijacked) requests, one place that maps errors to
+// responses with dockerd's status codes and `{"message": …}` bodies.
+import http, { type IncomingMessage, ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { Engine } from '../engine/engine';
+import { RequestContext } from './context';
+import { Router } from './router';
+import { splitVersion } from './version';
+import { messageOf, statusOf } from '../errors';
+import type { Logger } from '../log';
+
+export interface ServerIdentity {
+  /** `Server` header: "Berth/0.1.0 (linux)". */
+  server: string;
+  apiVersion: string;
+  osType: string;
+  experimental: boolean;
+}
+
+export class ApiServer {
+  constructor(
+    private readonly engine: Engine,
+    private readonly router: Router,
+    private readonly identity: ServerIdentity,
+    private readonly log: Logger,
+  ) {}
+
+  /** An http(s).Server wired to this API; the caller chooses where it listens. */
+  createServer(tls?: https.ServerOptions): http.Server {
+    const server = tls ? https.createServer(tls) : http.createServer();
+    server.on('request', (req, res) => void this.dispatch(req, res));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // Node hands upgraded requests over without a response object; make one on the same socket so
+      // errors before the hijack are ordinary HTTP responses.
+      const res = new ServerResponse(req);
+      res.assignSocket(socket as never);
+      res.shouldKeepAlive = false;
+      void this.dispatch(req, res, { socket, head });
+    });
+    server.on('clientError', (err, socket) => {
+      this.log.debug('client error', { err: err.message });
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    });
+    // Streams (logs -f, events, attach) stay open for as long as the client wants.
+    server.requestTimeout = 0;
+    server.headersTimeout = 60_000;
+    server.keepAliveTimeout = 60_000;
+    return server;
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Duplex; head: Buffer }): Promise<void> {
+    const started = process.hrtime.bigint();
+    res.setHeader('Server', this.identity.server);
+    res.setHeader('API-Version', this.identity.apiVersion);
+    res.setHeader('OSType', this.identity.osType);
+    res.setHeader('Docker-Experimental', String(this.identity.experimental));
+    let path = '?';
+    try {
+      const url = new URL(req.url ?? '/', 'http://berthd');
+      const split = splitVersion(url.pathname);
+      path = split.path;
+      const match = this.router.match(req.method ?? 'GET', split.path);
+      if (!match) {
+        this.sendError(req, res, 404, 'page not found');
+        return;
+      }
+      const ctx = new RequestContext(this.engine, req, res, match.params, url, split.version, upgrade);
+      await match.route.handler(ctx);
+    } catch (err) {
+      const status = statusOf(err);
+      if (status >= 500 && status !== 503) this.log.error('request failed', { method: req.method, path, err: messageOf(err) });
+      if (res.headersSent || (upgrade && !res.socket)) {
+        // The response already started (a stream): all we can do is end it.
+        res.destroy();
+        upgrade?.socket.destroy();
+      } else {
+        this.sendError(req, res, status === 499 ? 500 : status, messageOf(err));
+      }
+    } finally {
+      this.log.debug('request', { method: req.method, path, ms: Number(process.hrtime.bigint() - started) / 1e6 });
+    }
+  }
+
+  private sendError(req: IncomingMessage, res: ServerResponse, status: number, message: string): void {
+    if (status === 304) {
+      res.writeHead(304);
+      res.end();
+      return;
+    }
+    const body = JSON.stringify({ message }) + '\n';
+    const headers: Record<string, string | number> = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) };
+    // A request body we did not read must not be parsed as the next request: close after answering.
+    if (!req.complete) headers.Connection = 'close';
+    res.writeHead(status, headers);
+    res.end(req.method === 'HEAD' ? undefined : body);
+    if (!req.complete) req.resume();
+  }
+}

@@ -1,0 +1,187 @@
+// The daemon: wires configuration, the Engine, its components and the API server together, and
+// owns start-up, reload (SIGHUP) and shutdown (SIGTERM). main.ts only parses argv and signals.
+import { mkdirSync, readFileSync, writeFileSync, unlinkSync, existsSync, renameSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { Engine } from './engine/engine';
+import { registerSystemJobs, type SystemSources } from './engine/system';
+import { readHostFacts } from './engine/host-facts';
+import { ApiServer } from './api/server';
+import { Router } from './api/router';
+import { allRoutes } from './api/routes/index';
+import { listen, parseHost, tlsFor, type Listener } from './api/listeners';
+import { API_VERSION, BERTH_VERSION } from './version';
+import { loadConfig, RELOADABLE, type DaemonConfig } from './config';
+import type { Logger } from './log';
+
+declare module './engine/engine' {
+  interface JobTable {
+    serveapi: { args: { hosts: string[] }; result: void };
+  }
+}
+
+/** Writes a file so that a crash leaves either the old content or the new, never half. */
+export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w', mode);
+  try {
+    writeFileSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+}
+
+function claimPidfile(file: string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  if (existsSync(file)) {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    let alive = false;
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch {
+        alive = false;
+      }
+    }
+    if (alive) throw new Error(`pid file found, ensure berthd is not running or delete ${file} (pid ${pid} is alive)`);
+  }
+  writeFileAtomic(file, `${process.pid}\n`);
+}
+
+function engineId(dataRoot: string): string {
+  const file = path.join(dataRoot, 'engine-id');
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    const id = randomUUID();
+    writeFileAtomic(file, id + '\n');
+    return id;
+  }
+}
+
+export class Daemon {
+  readonly engine: Engine;
+  private listeners: Listener[] = [];
+  private serveJob?: Promise<unknown>;
+  private stopServing?: () => void;
+
+  private constructor(private config: DaemonConfig, readonly log: Logger) {
+    this.engine = new Engine(log);
+  }
+
+  get currentConfig(): DaemonConfig {
+    return this.config;
+  }
+
+  get addresses(): string[] {
+    return this.listeners.map((l) => l.address);
+  }
+
+  static async start(config: DaemonConfig, log: Logger): Promise<Daemon> {
+    log.setLevel(config.logLevel);
+    // Validate every host (and TLS) before touching anything on disk.
+    const endpoints = config.hosts.map((h) => {
+      const endpoint = parseHost(h);
+      return { endpoint, tls: tlsFor(endpoint, config) };
+    });
+    mkdirSync(config.dataRoot, { recursive: true, mode: 0o711 });
+    mkdirSync(config.execRoot, { recursive: true, mode: 0o700 });
+    claimPidfile(config.pidfile);
+    const daemon = new Daemon(config, log);
+    try {
+      daemon.wire();
+      await daemon.serve(endpoints);
+    } catch (err) {
+      await daemon.shutdown(0).catch(() => undefined);
+      throw err;
+    }
+    daemon.engine.events.publish('daemon', 'start', engineId(config.dataRoot), { name: readHostFacts().hostname });
+    return daemon;
+  }
+
+  /** Registers every component's jobs. Components join here as they land. */
+  private wire(): void {
+    const sources: SystemSources = {
+      config: () => this.config,
+      host: readHostFacts(),
+      engineId: engineId(this.config.dataRoot),
+      containerCounts: () => ({ total: 0, running: 0, paused: 0, stopped: 0 }),
+      imageCount: () => 0,
+      storageDriver: () => ({ name: this.config.storageDriver || 'overlay2', status: [] }),
+      runtimes: () => ({ runtimes: {}, defaultRuntime: this.config.defaultRuntime, warnings: [] }),
+      diskUsage: async () => ({ LayersSize: 0, Images: [], Containers: [], Volumes: [], BuildCache: [] }),
+      securityOptions: () => [],
+    };
+    registerSystemJobs(this.engine, sources);
+  }
+
+  private async serve(endpoints: { endpoint: ReturnType<typeof parseHost>; tls: ReturnType<typeof tlsFor> }[]): Promise<void> {
+    const api = new ApiServer(this.engine, new Router(allRoutes()), {
+      server: `Berth/${BERTH_VERSION} (linux)`,
+      apiVersion: API_VERSION,
+      osType: 'linux',
+      experimental: false,
+    }, this.log.child({ component: 'api' }));
+    this.engine.register('serveapi', async (job) => {
+      for (const { endpoint, tls } of endpoints) {
+        const listener = await listen(endpoint, api.createServer(tls), this.config.group);
+        this.listeners.push(listener);
+        this.log.info('API listen on ' + listener.address);
+      }
+      job.setProgress({ message: `serving ${this.addresses.join(', ')}` });
+      await new Promise<void>((resolve) => {
+        this.stopServing = resolve;
+      });
+    });
+    const job = this.engine.job('serveapi', { hosts: this.config.hosts }, { description: this.config.hosts.join(' ') });
+    this.serveJob = this.engine.execute(job);
+    // Start-up succeeds once every listener is up, or fails with the first listener's error.
+    await Promise.race([
+      this.serveJob,
+      new Promise<void>((resolve) => {
+        const check = () => (this.listeners.length === endpoints.length ? resolve() : setTimeout(check, 5));
+        check();
+      }),
+    ]);
+  }
+
+  /** SIGHUP: re-reads the configuration file and applies what can change while running. */
+  reload(argv: string[]): void {
+    const { config: next } = loadConfig(argv);
+    const changed: string[] = [];
+    for (const key of RELOADABLE) {
+      if (JSON.stringify(next[key]) !== JSON.stringify(this.config[key])) changed.push(key);
+    }
+    this.config = { ...this.config, ...Object.fromEntries(RELOADABLE.map((k) => [k, next[k]])) };
+    this.log.setLevel(this.config.logLevel);
+    this.log.info('configuration reloaded', { changed: changed.join(',') || 'nothing' });
+    this.engine.events.publish('daemon', 'reload', engineId(this.config.dataRoot), { name: readHostFacts().hostname });
+  }
+
+  /** SIGTERM: stop accepting connections, let running jobs finish (up to `graceMs`), then close. */
+  async shutdown(graceMs = 15_000): Promise<void> {
+    this.log.info('shutting down');
+    for (const l of this.listeners) l.server.close();
+    await this.engine.drain(graceMs, ['serveapi']);
+    for (const l of this.listeners) l.server.closeAllConnections();
+    this.stopServing?.();
+    await this.serveJob?.catch(() => undefined);
+    for (const l of this.listeners) {
+      if (l.address.startsWith('unix://')) {
+        try {
+          unlinkSync(l.address.slice('unix://'.length));
+        } catch {
+          // Already gone.
+        }
+      }
+    }
+    try {
+      if (readFileSync(this.config.pidfile, 'utf8').trim() === String(process.pid)) unlinkSync(this.config.pidfile);
+    } catch {
+      // No pid file: nothing to remove.
+    }
+  }
+}
