@@ -1,0 +1,100 @@
+// Starts a real berthd (the bundle in dist/) on a temporary socket with temporary roots, for
+// end-to-end tests and benchmarks. Each instance is private: its own data root, exec root, socket.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+export const berthdBundle = path.join(repoRoot, 'dist', 'berthd.mjs');
+
+export interface BerthdOptions {
+  /** Extra flags after the temporary -H/--data-root/--exec-root/--pidfile. */
+  extraArgs?: string[];
+  /** daemon.json content; by default an empty config file so the host's /etc/berth is not read. */
+  config?: Record<string, unknown>;
+  /** Reuse a data root (live-restore tests restart on the same state). */
+  dataRoot?: string;
+  execRoot?: string;
+}
+
+export interface Berthd {
+  dir: string;
+  socket: string;
+  dataRoot: string;
+  execRoot: string;
+  configFile: string;
+  /** Environment for the docker CLI: DOCKER_HOST pointing at this berthd. */
+  env: NodeJS.ProcessEnv;
+  process: ChildProcess;
+  /** Everything berthd logged so far. */
+  logs(): string;
+  /** SIGTERM and wait; the temporary directory is removed unless keepState. */
+  stop(options?: { keepState?: boolean; signal?: NodeJS.Signals }): Promise<number | null>;
+}
+
+/** Answers true once GET /_ping succeeds on the socket. */
+export function ping(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get({ socketPath: socket, path: '/_ping', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
+  });
+}
+
+export async function startBerthd(options: BerthdOptions = {}): Promise<Berthd> {
+  if (!existsSync(berthdBundle)) throw new Error(`${berthdBundle} is missing: run npm run build`);
+  const dir = mkdtempSync(path.join(tmpdir(), 'berthd-test-'));
+  const socket = path.join(dir, 'berthd.sock');
+  const dataRoot = options.dataRoot ?? path.join(dir, 'root');
+  const execRoot = options.execRoot ?? path.join(dir, 'exec');
+  const configFile = path.join(dir, 'daemon.json');
+  writeFileSync(configFile, JSON.stringify(options.config ?? {}));
+  const args = [
+    '--enable-source-maps', berthdBundle,
+    '-H', `unix://${socket}`, '--data-root', dataRoot, '--exec-root', execRoot,
+    '--pidfile', path.join(dir, 'berthd.pid'), '--config-file', configFile,
+    ...(options.extraArgs ?? []),
+  ];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let running = true;
+  void exited.then(() => (running = false));
+
+  for (let i = 0; i < 200 && running; i++) {
+    if (await ping(socket)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!running || !(await ping(socket))) {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`berthd did not start:\n${output}`);
+  }
+  return {
+    dir,
+    socket,
+    dataRoot,
+    execRoot,
+    configFile,
+    env: { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: path.join(dir, 'docker-config') },
+    process: child,
+    logs: () => output,
+    async stop({ keepState = false, signal = 'SIGTERM' } = {}) {
+      if (running) child.kill(signal);
+      const code = await exited;
+      if (!keepState) rmSync(dir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
