@@ -1,0 +1,184 @@
+// The app's engine client: typed verbs over the Docker Engine API (types generated from the spec
+// in spec/engine-api.ts) plus berthd's /berth extensions. It works unchanged against berthd and
+// any dockerd or podman that serves the same API.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { components, operations } from './spec/engine-api.js';
+import { EngineTransport, type PingResult } from './engine-transport.js';
+import { readJsonLines } from './json-lines.js';
+import type { Endpoint } from './endpoint.js';
+
+export type Schemas = components['schemas'];
+export type ContainerSummary = Schemas['ContainerSummary'];
+export type ContainerInspect = Schemas['ContainerInspectResponse'];
+export type ImageSummary = Schemas['ImageSummary'];
+export type Volume = Schemas['Volume'];
+export type Network = Schemas['Network'];
+export type EventMessage = Schemas['EventMessage'];
+export type SystemInfo = Schemas['SystemInfo'];
+export type SystemVersion = Schemas['SystemVersion'];
+export type ExecConfig = NonNullable<operations['ContainerExec']['requestBody']>['content']['application/json'];
+export type ExecInspect = operations['ExecInspect']['responses'][200]['content']['application/json'];
+export type ProgressMessage = { status?: string; id?: string; progress?: string; progressDetail?: { current?: number; total?: number }; error?: string; errorDetail?: { message?: string } };
+export type ContainerStats = Schemas['ContainerStatsResponse'];
+
+/** berthd's job snapshot (GET /berth/jobs) and feed lines (GET /berth/jobs/events). */
+export interface BerthJob {
+  id: string; name: string; description: string; state: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  exitCode: number | null; progress: { current?: number; total?: number; unit?: string; message?: string };
+  error?: string; cancellable: boolean; createdAt: string; startedAt?: string; endedAt?: string;
+}
+export interface BerthJobEvent { kind: string; job: BerthJob }
+
+export interface LogsOptions { follow: boolean; timestamps: boolean; tail: number | 'all'; since?: string; signal?: AbortSignal }
+
+export class EngineClient {
+  readonly transport: EngineTransport;
+
+  constructor(endpoint: Endpoint) {
+    this.transport = new EngineTransport(endpoint);
+  }
+
+  get endpointName(): string {
+    return this.transport.endpointName;
+  }
+
+  ping(): Promise<PingResult> {
+    return this.transport.ping();
+  }
+
+  version(): Promise<SystemVersion> {
+    return this.transport.request('GET', '/version');
+  }
+
+  info(): Promise<SystemInfo> {
+    return this.transport.request('GET', '/info');
+  }
+
+  // Containers
+  listContainers(all = true): Promise<ContainerSummary[]> {
+    return this.transport.request('GET', '/containers/json', { query: { all } });
+  }
+  inspectContainer(id: string): Promise<ContainerInspect> {
+    return this.transport.request('GET', `/containers/${enc(id)}/json`);
+  }
+  startContainer(id: string): Promise<void> {
+    return this.transport.request('POST', `/containers/${enc(id)}/start`);
+  }
+  stopContainer(id: string, timeoutSeconds?: number): Promise<void> {
+    return this.transport.request('POST', `/containers/${enc(id)}/stop`, { query: { t: timeoutSeconds } });
+  }
+  restartContainer(id: string, timeoutSeconds?: number): Promise<void> {
+    return this.transport.request('POST', `/containers/${enc(id)}/restart`, { query: { t: timeoutSeconds } });
+  }
+  pauseContainer(id: string): Promise<void> {
+    return this.transport.request('POST', `/containers/${enc(id)}/pause`);
+  }
+  unpauseContainer(id: string): Promise<void> {
+    return this.transport.request('POST', `/containers/${enc(id)}/unpause`);
+  }
+  killContainer(id: string, signal?: string): Promise<void> {
+    return this.transport.request('POST', `/containers/${enc(id)}/kill`, { query: { signal } });
+  }
+  removeContainer(id: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    return this.transport.request('DELETE', `/containers/${enc(id)}`, { query: { force: options.force, v: options.volumes } });
+  }
+  /** The raw log stream: multiplexed frames unless the container has a tty. */
+  containerLogs(id: string, o: LogsOptions): Promise<IncomingMessage> {
+    return this.transport.stream('GET', `/containers/${enc(id)}/logs`, {
+      query: { stdout: true, stderr: true, follow: o.follow, timestamps: o.timestamps, tail: String(o.tail), since: o.since },
+      signal: o.signal,
+    });
+  }
+  async *containerStats(id: string, signal?: AbortSignal): AsyncGenerator<ContainerStats> {
+    const res = await this.transport.stream('GET', `/containers/${enc(id)}/stats`, { query: { stream: true }, signal });
+    yield* readJsonLines<ContainerStats>(res);
+  }
+  resizeContainer(id: string, cols: number, rows: number): Promise<void> {
+    return this.transport.request('POST', `/containers/${enc(id)}/resize`, { query: { w: cols, h: rows } });
+  }
+
+  // Exec
+  async createExec(containerId: string, config: ExecConfig): Promise<string> {
+    const res = await this.transport.request<{ Id: string }>('POST', `/containers/${enc(containerId)}/exec`, { body: config });
+    return res.Id;
+  }
+  /** Starts an exec and hands back the hijacked connection: stdin in, output out. */
+  startExec(execId: string, tty: boolean): Promise<Duplex> {
+    return this.transport.hijack('POST', `/exec/${enc(execId)}/start`, { body: { Detach: false, Tty: tty } });
+  }
+  resizeExec(execId: string, cols: number, rows: number): Promise<void> {
+    return this.transport.request('POST', `/exec/${enc(execId)}/resize`, { query: { w: cols, h: rows } });
+  }
+  inspectExec(execId: string): Promise<ExecInspect> {
+    return this.transport.request('GET', `/exec/${enc(execId)}/json`);
+  }
+
+  // Images
+  listImages(): Promise<ImageSummary[]> {
+    return this.transport.request('GET', '/images/json');
+  }
+  removeImage(id: string, options: { force?: boolean } = {}): Promise<unknown> {
+    return this.transport.request('DELETE', `/images/${enc(id)}`, { query: { force: options.force } });
+  }
+  /** Pulls an image; yields the engine's JSON progress messages, throwing on an error message. */
+  async *pullImage(reference: string, signal?: AbortSignal): AsyncGenerator<ProgressMessage> {
+    const { fromImage, tag } = splitReference(reference);
+    const res = await this.transport.stream('POST', '/images/create', { query: { fromImage, tag }, signal });
+    for await (const m of readJsonLines<ProgressMessage>(res)) {
+      if (m.error || m.errorDetail?.message) throw new Error(m.errorDetail?.message ?? m.error);
+      yield m;
+    }
+  }
+
+  // Volumes and networks
+  async listVolumes(): Promise<Volume[]> {
+    const res = await this.transport.request<{ Volumes?: Volume[] | null }>('GET', '/volumes');
+    return res.Volumes ?? [];
+  }
+  removeVolume(name: string): Promise<void> {
+    return this.transport.request('DELETE', `/volumes/${enc(name)}`);
+  }
+  listNetworks(): Promise<Network[]> {
+    return this.transport.request('GET', '/networks');
+  }
+  removeNetwork(id: string): Promise<void> {
+    return this.transport.request('DELETE', `/networks/${enc(id)}`);
+  }
+
+  /**
+   * Opens the events stream from `since` (unix seconds, fractional). Resolves once the engine has
+   * answered, so the caller knows it is connected before any event arrives.
+   */
+  async events(since: string | undefined, signal?: AbortSignal): Promise<AsyncGenerator<EventMessage>> {
+    const res = await this.transport.stream('GET', '/events', { query: { since }, signal });
+    return readJsonLines<EventMessage>(res);
+  }
+
+  // berthd extensions: engines other than berthd answer 404 here.
+  listJobs(): Promise<BerthJob[]> {
+    return this.transport.request('GET', '/berth/jobs');
+  }
+  async jobEvents(signal?: AbortSignal): Promise<AsyncGenerator<BerthJobEvent>> {
+    const res = await this.transport.stream('GET', '/berth/jobs/events', { signal });
+    return readJsonLines<BerthJobEvent>(res);
+  }
+  cancelJob(id: string): Promise<void> {
+    return this.transport.request('POST', `/berth/jobs/${enc(id)}/cancel`);
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+}
+
+const enc = encodeURIComponent;
+
+/** "busybox" → busybox:latest; "host:5000/x/y:1@sha256:..." keeps the registry port out of the tag. */
+export function splitReference(reference: string): { fromImage: string; tag?: string } {
+  if (reference.includes('@')) return { fromImage: reference };
+  const slash = reference.lastIndexOf('/');
+  const colon = reference.lastIndexOf(':');
+  if (colon > slash) return { fromImage: reference.slice(0, colon), tag: reference.slice(colon + 1) };
+  return { fromImage: reference, tag: 'latest' };
+}

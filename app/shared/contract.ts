@@ -1,0 +1,96 @@
+// The IPC contract of window.berth: every request channel with its arguments and result, every
+// event channel with its payload. Electron's preload and web mode's WebSocket bridge both build
+// the same API from these tables (see api.ts), and main's handlers are typed against them.
+import type {
+  ContainerStatsSample, ContainerView, EngineStatus, ImageView, JobView, LogLine, LogOpenOptions,
+  NetworkView, Settings, TerminalOpenOptions, VolumeView,
+} from './views.js';
+
+/** Request channels: `namespace:method` → [arguments, result]. */
+export interface RequestChannels {
+  'containers:list': [[], ContainerView[]];
+  'containers:inspect': [[id: string], unknown];
+  'containers:start': [[id: string], void];
+  'containers:stop': [[id: string], void];
+  'containers:restart': [[id: string], void];
+  'containers:pause': [[id: string], void];
+  'containers:unpause': [[id: string], void];
+  'containers:kill': [[id: string], void];
+  'containers:remove': [[id: string, options: { force: boolean }], void];
+  'images:list': [[], ImageView[]];
+  'images:remove': [[id: string, options: { force: boolean }], void];
+  'images:pull': [[reference: string], void];
+  'volumes:list': [[], VolumeView[]];
+  'volumes:remove': [[name: string], void];
+  'networks:list': [[], NetworkView[]];
+  'networks:remove': [[id: string], void];
+  /** Opens a log stream; lines arrive on `logs:data` tagged with the returned stream id. */
+  'logs:open': [[options: LogOpenOptions], string];
+  'logs:close': [[streamId: string], void];
+  /** Execs a command with a tty; output arrives on `terminals:data` tagged with the session id. */
+  'terminals:open': [[options: TerminalOpenOptions], string];
+  'terminals:input': [[sessionId: string, data: string], void];
+  'terminals:resize': [[sessionId: string, cols: number, rows: number], void];
+  'terminals:close': [[sessionId: string], void];
+  'stats:open': [[id: string], string];
+  'stats:close': [[streamId: string], void];
+  'jobs:list': [[], JobView[]];
+  'jobs:cancel': [[id: string], void];
+  'engine:status': [[], EngineStatus];
+  'settings:get': [[], Settings];
+  'settings:set': [[patch: Partial<Settings>], Settings];
+}
+
+/** Event channels: main → renderer pushes. */
+export interface EventChannels {
+  /** The whole container list after any change (events from /events, not polling). */
+  'containers:changed': ContainerView[];
+  'images:changed': ImageView[];
+  'volumes:changed': VolumeView[];
+  'networks:changed': NetworkView[];
+  'logs:data': { streamId: string; lines: LogLine[] };
+  'logs:end': { streamId: string; error?: string };
+  'terminals:data': { sessionId: string; data: string };
+  'terminals:exit': { sessionId: string; error?: string };
+  'stats:sample': { streamId: string; sample: ContainerStatsSample };
+  'jobs:changed': JobView;
+  'engine:status': EngineStatus;
+  'settings:changed': Settings;
+}
+
+export type RequestChannel = keyof RequestChannels;
+export type EventChannel = keyof EventChannels;
+export type RequestArgs<C extends RequestChannel> = RequestChannels[C][0];
+export type RequestResult<C extends RequestChannel> = RequestChannels[C][1];
+
+/** The request channels at run time, for building the API object and validating senders. */
+export const requestChannels = [
+  'containers:list', 'containers:inspect', 'containers:start', 'containers:stop', 'containers:restart',
+  'containers:pause', 'containers:unpause', 'containers:kill', 'containers:remove',
+  'images:list', 'images:remove', 'images:pull',
+  'volumes:list', 'volumes:remove', 'networks:list', 'networks:remove',
+  'logs:open', 'logs:close',
+  'terminals:open', 'terminals:input', 'terminals:resize', 'terminals:close',
+  'stats:open', 'stats:close',
+  'jobs:list', 'jobs:cancel', 'engine:status', 'settings:get', 'settings:set',
+] as const satisfies readonly RequestChannel[];
+
+export const eventChannels = [
+  'containers:changed', 'images:changed', 'volumes:changed', 'networks:changed',
+  'logs:data', 'logs:end', 'terminals:data', 'terminals:exit', 'stats:sample',
+  'jobs:changed', 'engine:status', 'settings:changed',
+] as const satisfies readonly EventChannel[];
+
+// Compile-time check that the run-time lists name every channel of the tables.
+type Missing<All, Listed> = Exclude<All, Listed>;
+const everyRequestListed: Missing<RequestChannel, (typeof requestChannels)[number]> extends never ? true : never = true;
+const everyEventListed: Missing<EventChannel, (typeof eventChannels)[number]> extends never ? true : never = true;
+void everyRequestListed; void everyEventListed;
+
+export function isRequestChannel(name: unknown): name is RequestChannel {
+  return typeof name === 'string' && (requestChannels as readonly string[]).includes(name);
+}
+
+export function isEventChannel(name: unknown): name is EventChannel {
+  return typeof name === 'string' && (eventChannels as readonly string[]).includes(name);
+}

@@ -1,0 +1,139 @@
+// The shapes the renderer sees: small, serialisable views of engine objects, built by main's
+// services from Engine API responses. Pure types (the `common` layer): no Node or DOM imports.
+
+export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface PortView {
+  /** Host address and port, present only when the port is published. */
+  hostIp?: string;
+  hostPort?: number;
+  containerPort: number;
+  protocol: 'tcp' | 'udp' | 'sctp';
+}
+
+export interface ContainerView {
+  id: string;
+  /** The first name without its leading slash. */
+  name: string;
+  image: string;
+  command: string;
+  /** Unix seconds. */
+  created: number;
+  state: ContainerState;
+  /** The engine's human status line: "Up 3 minutes", "Exited (0) 2 hours ago". */
+  status: string;
+  ports: PortView[];
+  /** The compose project label, for grouping; undefined when the container is not part of one. */
+  project?: string;
+  labels: Record<string, string>;
+}
+
+export interface ImageView {
+  id: string;
+  /** repo:tag references; empty for a dangling image. */
+  tags: string[];
+  digests: string[];
+  size: number;
+  /** Unix seconds. */
+  created: number;
+  /** How many containers use it; -1 when the engine did not count. */
+  containers: number;
+}
+
+export interface VolumeView {
+  name: string;
+  driver: string;
+  mountpoint: string;
+  createdAt?: string;
+  labels: Record<string, string>;
+}
+
+export interface NetworkView {
+  id: string;
+  name: string;
+  driver: string;
+  scope: string;
+  subnets: string[];
+}
+
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** A berthd job as GET /berth/jobs reports it (the Activity view). */
+export interface JobView {
+  id: string;
+  name: string;
+  description: string;
+  state: JobState;
+  exitCode: number | null;
+  progress: { current?: number; total?: number; unit?: string; message?: string };
+  error?: string;
+  cancellable: boolean;
+  createdAt: string;
+  startedAt?: string;
+  endedAt?: string;
+}
+
+export type EngineConnection = 'connecting' | 'connected' | 'disconnected';
+
+export interface EngineStatus {
+  connection: EngineConnection;
+  /** The endpoint in DOCKER_HOST form: unix:///run/berth.sock, tcp://host:2376. */
+  endpoint: string;
+  /** The negotiated API version, once connected. */
+  apiVersion?: string;
+  /** "berthd" when the engine serves the Berth extensions, else the engine's own name. */
+  engineName?: string;
+  engineVersion?: string;
+  os?: string;
+  arch?: string;
+  containers?: { total: number; running: number; paused: number; stopped: number };
+  images?: number;
+  /** Whether /berth/jobs is available (berthd); other engines have no Activity feed. */
+  jobs: boolean;
+  /** Why the last connection attempt failed, worded for a person. */
+  error?: string;
+}
+
+export type Theme = 'light' | 'dark' | 'system';
+
+export interface Settings {
+  theme: Theme;
+  /** DOCKER_HOST-style endpoint; empty means the environment's DOCKER_HOST or the default socket. */
+  endpoint: string;
+}
+
+export interface ContainerStatsSample {
+  id: string;
+  /** Percent of one CPU (100 = one full core), as `docker stats` shows it. */
+  cpuPercent: number;
+  memoryBytes: number;
+  memoryLimit: number;
+  networkRx: number;
+  networkTx: number;
+  blockRead: number;
+  blockWrite: number;
+  at: string;
+}
+
+export interface LogOpenOptions {
+  id: string;
+  follow: boolean;
+  timestamps: boolean;
+  /** How many lines from the end; 'all' for the whole log. */
+  tail: number | 'all';
+  /** Unix seconds or a duration the engine accepts (e.g. "10m"). */
+  since?: string;
+}
+
+export interface LogLine {
+  stream: 'stdout' | 'stderr';
+  text: string;
+}
+
+export interface TerminalOpenOptions {
+  containerId: string;
+  /** Command to exec; defaults to a shell that exists in the image. */
+  cmd?: string[];
+  cols: number;
+  rows: number;
+}
