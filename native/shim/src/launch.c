@@ -1,0 +1,207 @@
+/* Bringing the container (or exec'd process) into existence through the runtime. */
+#include "shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "attach.h"
+
+long read_oom_kills(const char *file)
+{
+	FILE *f = fopen(file, "re");
+	if (!f) return -1;
+	char line[256];
+	long n = -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "oom_kill %ld", &n) == 1) break;
+	fclose(f);
+	return n;
+}
+
+/* Finds the container's memory cgroup from /proc/PID/cgroup, so the exit can tell whether the
+ * kernel OOM-killed something in it: memory.oom_control on cgroup v1, memory.events on v2. */
+static void find_oom_file(pid_t pid)
+{
+	char path[64], line[1024];
+	snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f) return;
+	char v2[768] = "";
+	while (fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\n")] = '\0';
+		char *ctrls = strchr(line, ':');
+		if (!ctrls) continue;
+		char *cg = strchr(++ctrls, ':');
+		if (!cg) continue;
+		*cg++ = '\0';
+		if (*ctrls == '\0') {
+			snprintf(v2, sizeof v2, "%s", cg);
+			continue;
+		}
+		for (char *save = NULL, *c = strtok_r(ctrls, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+			if (strcmp(c, "memory") == 0) {
+				snprintf(S.oom_file, sizeof S.oom_file, "/sys/fs/cgroup/memory%.400s/memory.oom_control", cg);
+				fclose(f);
+				S.oom_before = read_oom_kills(S.oom_file);
+				return;
+			}
+		}
+	}
+	fclose(f);
+	if (v2[0]) {
+		snprintf(S.oom_file, sizeof S.oom_file, "/sys/fs/cgroup%.400s/memory.events", v2);
+		S.oom_before = read_oom_kills(S.oom_file);
+	}
+}
+
+static pid_t read_pid_file(const char *file)
+{
+	char text[32];
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) return -1;
+	ssize_t n = read_retry(fd, text, sizeof text - 1);
+	close(fd);
+	if (n <= 0) return -1;
+	text[n] = '\0';
+	long pid = strtol(text, NULL, 10);
+	return pid > 0 ? (pid_t)pid : -1;
+}
+
+/* Waits for the runtime to connect to the console socket, or to exit without doing so. */
+static int await_console(int console_listen, pid_t runtime_pid, int *runtime_status)
+{
+	for (;;) {
+		struct pollfd p[2] = { { console_listen, POLLIN, 0 }, { S.sigfd, POLLIN, 0 } };
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR) continue;
+			return -1;
+		}
+		if (p[0].revents & POLLIN) return receive_console_fd(console_listen);
+		if (p[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			(void)read_retry(S.sigfd, &si, sizeof si);
+			if (waitpid(runtime_pid, runtime_status, WNOHANG) == 0) continue;
+			/* Exited (and reaped) without sending a pty: its error is on stderr. */
+			return -2;
+		}
+	}
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0) close(*fd);
+	*fd = -1;
+}
+
+int launch(const char *verb, char *err, size_t err_len)
+{
+	const char *argv[RUNTIME_MAX_ARGS];
+	int n = runtime_base_args(&S.o.rt, argv);
+	bool exec = strcmp(verb, "exec") == 0;
+	argv[n++] = verb;
+	if (exec) {
+		argv[n++] = "--process";
+		argv[n++] = S.o.exec_process;
+		argv[n++] = "--detach";
+	} else {
+		argv[n++] = "--bundle";
+		argv[n++] = S.o.bundle;
+		if (S.o.no_pivot) argv[n++] = "--no-pivot";
+	}
+	argv[n++] = "--pid-file";
+	argv[n++] = "pid";
+	char console_path[4096];
+	if (S.o.tty) {
+		/* runc dials this from its own working directory: give it the full path. */
+		snprintf(console_path, sizeof console_path, "%s/console.sock", S.o.state_dir);
+		argv[n++] = "--console-socket";
+		argv[n++] = console_path;
+	}
+	argv[n++] = S.o.id;
+	argv[n] = NULL;
+	(void)unlink("pid");
+
+	/* child[] are the runtime's stdio; the shim keeps the other ends. With a tty the container
+	 * gets the pty and the runtime's stderr is only for its own error message. */
+	int child[3] = { -1, -1, -1 }, p[2], console = -1;
+	int errpipe = -1;
+	if (S.o.tty) {
+		console = listen_unix("console.sock");
+		if (console < 0) {
+			snprintf(err, err_len, "cannot listen on console.sock: %s", strerror(errno));
+			return -1;
+		}
+		if (pipe2(p, O_CLOEXEC) < 0) goto sys_fail;
+		errpipe = p[0];
+		child[2] = p[1];
+	} else {
+		if (S.o.stdin_open) {
+			if (pipe2(p, O_CLOEXEC) < 0) goto sys_fail;
+			child[0] = p[0];
+			S.in_fd = p[1];
+		}
+		for (int i = 0; i < 2; i++) {
+			if (pipe2(p, O_CLOEXEC) < 0) goto sys_fail;
+			S.out_fd[i] = p[0];
+			child[i + 1] = p[1];
+		}
+		errpipe = S.out_fd[1];
+	}
+	pid_t rt = spawn(argv, child[0], child[1], child[2]);
+	for (int i = 0; i < 3; i++) close_fd(&child[i]);
+	if (rt < 0) goto sys_fail;
+
+	int status = 0;
+	bool reaped = false;
+	if (S.o.tty) {
+		int master = await_console(console, rt, &status);
+		if (master == -2) {
+			reaped = true;
+		} else if (master < 0) {
+			warn_errno("receiving the pty from the runtime");
+		} else {
+			S.master_fd = master;
+			S.out_fd[0] = master;
+			if (S.o.stdin_open) S.in_fd = fcntl(master, F_DUPFD_CLOEXEC, 3);
+		}
+		close_fd(&console);
+		(void)unlink("console.sock");
+	}
+	if (!reaped) status = wait_child(rt);
+	if (status != 0 || (S.o.tty && S.master_fd < 0)) {
+		/* The runtime prints its error on stderr (a pipe we hold); crun only logs it. */
+		if (errpipe >= 0 && set_nonblock(errpipe) == 0) {
+			ssize_t r = read_retry(errpipe, err, err_len - 1);
+			err[r > 0 ? r : 0] = '\0';
+			err[strcspn(err, "\n")] = '\0';
+		}
+		if (!err[0]) last_runtime_error("runtime.log", err, err_len);
+		if (!err[0]) snprintf(err, err_len, "%s %s failed (wait status %d)", S.o.rt.path, verb, status);
+		if (S.o.tty) close_fd(&errpipe);
+		return -1;
+	}
+	if (S.o.tty) close_fd(&errpipe);
+	S.pid = read_pid_file("pid");
+	if (S.pid < 0) {
+		snprintf(err, err_len, "%s %s did not write the pid file", S.o.rt.path, verb);
+		return -1;
+	}
+	for (int i = 0; i < 2; i++)
+		if (S.out_fd[i] >= 0 && set_nonblock(S.out_fd[i]) < 0) warn_errno("nonblock");
+	if (S.in_fd >= 0 && set_nonblock(S.in_fd) < 0) warn_errno("nonblock");
+	if (!exec) find_oom_file(S.pid);
+	return 0;
+
+sys_fail:
+	snprintf(err, err_len, "cannot start %s %s: %s", S.o.rt.path, verb, strerror(errno));
+	for (int i = 0; i < 3; i++) close_fd(&child[i]);
+	close_fd(&console);
+	return -1;
+}

@@ -1,0 +1,62 @@
+/* The shim's state: one container (or one exec'd process) and everything attached to it. */
+#ifndef BERTH_SHIM_SHIM_H
+#define BERTH_SHIM_SHIM_H
+
+#include "logfile.h"
+#include "runtime.h"
+#include "util.h"
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+
+struct options {
+	const char *id;
+	const char *bundle;
+	const char *state_dir;
+	const char *log_path;      /* NULL: no log (exec processes) */
+	const char *exec_process;  /* process.json: this shim runs `runtime exec` instead of create */
+	struct runtime rt;
+	off_t log_max_size;
+	int log_max_file;
+	bool tty, stdin_open, no_pivot;
+};
+
+enum phase { PHASE_CREATED, PHASE_RUNNING, PHASE_EXITED };
+
+struct shim {
+	struct options o;
+	enum phase phase;
+	int sigfd;           /* signalfd for SIGCHLD */
+	int listen_fd;       /* attach.sock */
+	int out_fd[2];       /* stdout and stderr of the container (tty: out_fd[0] is the pty master) */
+	int in_fd;           /* where stdin goes (pipe or a dup of the pty master), -1 if none */
+	int master_fd;       /* the pty master, for resizes; -1 without a tty */
+	struct buf stdin_q;  /* stdin from clients not yet taken by the container */
+	bool close_stdin;    /* close in_fd once stdin_q is empty */
+	pid_t pid;           /* the container's init (or the exec'd process); 0 before it exists */
+	int wait_status;     /* valid in PHASE_EXITED unless exit_code_override >= 0 */
+	int exit_code_override;
+	char exit_error[512];
+	struct timespec exited_at;
+	int64_t drain_deadline;
+	char oom_file[512];  /* cgroup file with the oom_kill counter */
+	long oom_before;
+	struct logfile log;
+};
+
+extern struct shim S;
+
+/* Runs `runtime create` (or `runtime exec`): sets up stdio, receives the pty, reads the pid.
+ * On failure returns -1 with a message in err. */
+int launch(const char *verb, char *err, size_t err_len);
+/* The oom_kill counter in a cgroup file, or -1. */
+long read_oom_kills(const char *file);
+/* Reaps children; notes the container's exit. */
+void reap_children(void);
+/* Serves attach.sock and the container's stdio until the container exits. */
+void run_loop(void);
+/* Records the exit (runtime delete, exit file, exit frames), flushes clients and exits. */
+void finish(void) __attribute__((noreturn));
+
+#endif
