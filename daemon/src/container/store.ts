@@ -1,0 +1,142 @@
+// The container store: one directory per container under <data-root>/containers/<id>/, whose
+// config.v2.json is written atomically and is the truth; the maps here are a cache of it. Names
+// are unique, and a reference resolves as dockerd resolves it: full id, then name, then id prefix.
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Container, type ContainerRecord } from './container';
+import { conflict, invalidParameter, notFound } from '../errors';
+import { validateName } from './names';
+
+export const RECORD_FILE = 'config.v2.json';
+
+function writeAtomic(file: string, data: string): void {
+  const tmp = `${file}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeFileSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+  // The rename is durable only once the directory entry is.
+  const dir = openSync(path.dirname(file), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}
+
+export class ContainerStore {
+  private readonly byId = new Map<string, Container>();
+  private readonly byName = new Map<string, string>();
+
+  constructor(readonly root: string) {
+    mkdirSync(root, { recursive: true, mode: 0o710 });
+  }
+
+  /** Reads every container from disk; a directory without a readable record is skipped and reported. */
+  load(onError: (id: string, err: unknown) => void = () => undefined): Container[] {
+    for (const id of readdirSync(this.root)) {
+      if (!/^[0-9a-f]{64}$/.test(id)) continue;
+      try {
+        const record = JSON.parse(readFileSync(path.join(this.root, id, RECORD_FILE), 'utf8')) as ContainerRecord;
+        const container = new Container(record);
+        this.byId.set(id, container);
+        this.byName.set(record.Name, id);
+      } catch (err) {
+        onError(id, err);
+      }
+    }
+    return this.list();
+  }
+
+  dir(id: string): string {
+    return path.join(this.root, id);
+  }
+
+  list(): Container[] {
+    return [...this.byId.values()];
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  nameTaken(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  /** Adds a new container (name already canonical) and writes its record. */
+  add(container: Container): void {
+    this.claimName(container.record.Name, container.id);
+    mkdirSync(this.dir(container.id), { recursive: true, mode: 0o710 });
+    this.byId.set(container.id, container);
+    try {
+      this.save(container);
+    } catch (err) {
+      this.byId.delete(container.id);
+      this.byName.delete(container.record.Name);
+      throw err;
+    }
+  }
+
+  save(container: Container): void {
+    writeAtomic(path.join(this.dir(container.id), RECORD_FILE), JSON.stringify(container.record));
+  }
+
+  /** Forgets the container and deletes its directory (the caller has released its rootfs). */
+  remove(container: Container): void {
+    this.byId.delete(container.id);
+    if (this.byName.get(container.record.Name) === container.id) this.byName.delete(container.record.Name);
+    rmSync(this.dir(container.id), { recursive: true, force: true });
+  }
+
+  rename(container: Container, newName: string): void {
+    const name = validateName(newName);
+    if (name === container.record.Name) throw invalidParameter(`Renaming a container with the same name as its current name`);
+    this.claimName(name, container.id);
+    const old = container.record.Name;
+    container.record.Name = name;
+    try {
+      this.save(container);
+    } catch (err) {
+      container.record.Name = old;
+      this.byName.delete(name);
+      throw err;
+    }
+    this.byName.delete(old);
+  }
+
+  /** Full id, then name (with or without its slash), then a unique id prefix; dockerd's 404 otherwise. */
+  get(ref: string): Container {
+    const found = this.find(ref);
+    if (!found) throw notFound(`No such container: ${ref}`);
+    return found;
+  }
+
+  find(ref: string): Container | undefined {
+    if (ref === '') return undefined;
+    const exact = this.byId.get(ref);
+    if (exact) return exact;
+    const byName = this.byName.get(ref.startsWith('/') ? ref : `/${ref}`);
+    if (byName) return this.byId.get(byName);
+    if (!/^[0-9a-f]+$/.test(ref)) return undefined;
+    let match: Container | undefined;
+    for (const [id, c] of this.byId) {
+      if (!id.startsWith(ref)) continue;
+      if (match) throw invalidParameter(`multiple IDs found with provided prefix: ${ref}`);
+      match = c;
+    }
+    return match;
+  }
+
+  private claimName(name: string, id: string): void {
+    const holder = this.byName.get(name);
+    if (holder && holder !== id) {
+      throw conflict(`Conflict. The container name "${name}" is already in use by container "${holder}". You have to remove (or rename) that container to be able to reuse that name.`);
+    }
+    this.byName.set(name, id);
+  }
+}
