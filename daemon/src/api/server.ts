@@ -37,6 +37,8 @@ export class ApiServer {
       const res = new ServerResponse(req);
       res.assignSocket(socket as never);
       res.shouldKeepAlive = false;
+      // Nothing else closes a socket Node handed over; an answer that was not a hijack ends it.
+      res.once('finish', () => socket.end());
       void this.dispatch(req, res, { socket, head });
     });
     server.on('clientError', (err, socket) => {

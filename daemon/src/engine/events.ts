@@ -24,17 +24,19 @@ const KEPT = 1024;
 export class EventBus {
   private readonly recent: DockerEvent[] = [];
   private readonly emitter = new EventEmitter();
-  private lastNano = 0;
+  private lastMicro = 0;
 
   constructor() {
     this.emitter.setMaxListeners(0);
   }
 
   publish(type: EventType, action: string, actorId: string, attributes: Record<string, string> = {}): DockerEvent {
-    // Nanosecond stamps that never repeat keep `--since`/`--until` boundaries exact.
-    let nano = Date.now() * 1_000_000;
-    if (nano <= this.lastNano) nano = this.lastNano + 1;
-    this.lastNano = nano;
+    // Stamps that never repeat keep `--since`/`--until` boundaries exact. They step in microseconds:
+    // nanoseconds since 1970 exceed a double's exact integers, microseconds do not.
+    let micro = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+    if (micro <= this.lastMicro) micro = this.lastMicro + 1;
+    this.lastMicro = micro;
+    const nano = micro * 1000;
     const event: DockerEvent = {
       Type: type,
       Action: action,
