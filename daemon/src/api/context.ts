@@ -11,7 +11,6 @@ import { hijack, type HijackedStream } from './hijack';
 export const MAX_JSON_BODY = 16 * 1024 * 1024;
 
 export class RequestContext {
-  readonly query: URLSearchParams;
   private readonly abort = new AbortController();
 
   constructor(
@@ -19,13 +18,12 @@ export class RequestContext {
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
     readonly params: Record<string, string>,
-    url: URL,
+    readonly query: URLSearchParams,
     /** The negotiated API version of this request. */
     readonly version: string,
     /** Set when the client asked to upgrade the connection (attach, exec start). */
     private readonly upgrade?: { socket: Duplex; head: Buffer },
   ) {
-    this.query = url.searchParams;
     // A client that goes away cancels what it asked for (a follow, a pull it no longer waits on).
     const onClose = () => {
       if (!res.writableFinished) this.abort.abort(Object.assign(new Error('client disconnected'), { name: 'AbortError' }));
