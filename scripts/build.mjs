@@ -10,6 +10,7 @@ const banner = { js: "import { createRequire as __berthCreateRequire } from 'nod
 
 const entries = [
   { in: 'daemon/src/main.ts', out: 'dist/berthd.mjs' },
+  { in: 'app/main/web/main.ts', out: 'dist/berth-web.mjs' },
 ];
 
 await Promise.all(entries.map((e) => build({
@@ -23,3 +24,6 @@ await Promise.all(entries.map((e) => build({
   banner,
   logLevel: 'warning',
 })));
+
+// The app's renderer, preload and Electron main (browser and CommonJS targets).
+await import('../app/build.mjs');

@@ -56,8 +56,8 @@ export class EngineClient {
   }
 
   // Containers
-  listContainers(all = true): Promise<ContainerSummary[]> {
-    return this.transport.request('GET', '/containers/json', { query: { all } });
+  listContainers(all = true, filters?: Record<string, string[]>): Promise<ContainerSummary[]> {
+    return this.transport.request('GET', '/containers/json', { query: { all, filters } });
   }
   inspectContainer(id: string): Promise<ContainerInspect> {
     return this.transport.request('GET', `/containers/${enc(id)}/json`);

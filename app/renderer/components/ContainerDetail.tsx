@@ -1,0 +1,86 @@
+// One container: header with its state and actions, and tabs for logs, terminal, inspect, stats.
+import { useEffect, useState } from 'react';
+import type { ContainerStatsSample } from '../../shared/views.js';
+import { berth } from '../berth.js';
+import type { DetailTab } from '../stores/app-store.js';
+import { formatBytes, shortId } from './format.js';
+import { LogsPanel } from './LogsPanel.js';
+import { useApp, useContainerAction } from './store-context.js';
+import { TerminalPanel } from './TerminalPanel.js';
+
+const tabs: { id: DetailTab; label: string }[] = [
+  { id: 'logs', label: 'Logs' }, { id: 'terminal', label: 'Terminal' }, { id: 'inspect', label: 'Inspect' }, { id: 'stats', label: 'Stats' },
+];
+
+export function ContainerDetail({ id, tab }: { id: string; tab: DetailTab }) {
+  const c = useApp((s) => s.containers.find((x) => x.id === id));
+  const busy = useApp((s) => s.busy.has(id));
+  const show = useApp((s) => s.show);
+  const act = useContainerAction();
+  const api = berth();
+  if (!c) {
+    return (
+      <section className="view">
+        <p className="empty">This container no longer exists. <button className="link" onClick={() => show({ name: 'containers' })}>Back to containers</button></p>
+      </section>
+    );
+  }
+  const running = c.state === 'running';
+  return (
+    <section className="view detail" aria-label={`Container ${c.name}`}>
+      <header className="view-header">
+        <button className="link back" onClick={() => show({ name: 'containers' })} aria-label="Back to containers">←</button>
+        <span className={`dot state-${c.state}`} />
+        <h1>{c.name}</h1>
+        <span className="muted">{c.image} · {shortId(c.id)} · {c.status}</span>
+        <span className="spacer" />
+        {running
+          ? <button disabled={busy} onClick={() => act(id, `Stopping ${c.name}`, () => api.containers.stop(id))}>Stop</button>
+          : <button disabled={busy} onClick={() => act(id, `Starting ${c.name}`, () => api.containers.start(id))}>Start</button>}
+        <button disabled={busy} onClick={() => act(id, `Restarting ${c.name}`, () => api.containers.restart(id))}>Restart</button>
+      </header>
+      <nav className="tabs" role="tablist">
+        {tabs.map((t) => (
+          <button key={t.id} role="tab" aria-selected={tab === t.id} className={tab === t.id ? 'active' : ''} onClick={() => show({ name: 'container', id, tab: t.id })}>{t.label}</button>
+        ))}
+      </nav>
+      <div className="tab-body">
+        {tab === 'logs' ? <LogsPanel containerId={id} /> : null}
+        {tab === 'terminal' ? <TerminalPanel containerId={id} running={running} /> : null}
+        {tab === 'inspect' ? <InspectPanel id={id} version={c.status} /> : null}
+        {tab === 'stats' ? <StatsPanel id={id} running={running} /> : null}
+      </div>
+    </section>
+  );
+}
+
+function InspectPanel({ id, version }: { id: string; version: string }) {
+  const [text, setText] = useState('Loading…');
+  useEffect(() => {
+    berth().containers.inspect(id).then((j) => setText(JSON.stringify(j, null, 2)), (e: Error) => setText(e.message));
+  }, [id, version]);
+  return <pre className="inspect">{text}</pre>;
+}
+
+function StatsPanel({ id, running }: { id: string; running: boolean }) {
+  const [sample, setSample] = useState<ContainerStatsSample | null>(null);
+  useEffect(() => {
+    if (!running) return;
+    const api = berth();
+    let streamId: string | undefined;
+    let closed = false;
+    const off = api.on('stats:sample', (m) => { if (m.streamId === streamId) setSample(m.sample); });
+    void api.stats.open(id).then((s) => { if (closed) void api.stats.close(s); else streamId = s; });
+    return () => { closed = true; off(); if (streamId) void api.stats.close(streamId); };
+  }, [id, running]);
+  if (!running) return <p className="empty">Stats are shown while the container runs.</p>;
+  if (!sample) return <p className="empty">Waiting for the first sample…</p>;
+  return (
+    <dl className="stats">
+      <div><dt>CPU</dt><dd>{sample.cpuPercent.toFixed(1)} %</dd></div>
+      <div><dt>Memory</dt><dd>{formatBytes(sample.memoryBytes)}{sample.memoryLimit ? ` / ${formatBytes(sample.memoryLimit)}` : ''}</dd></div>
+      <div><dt>Network</dt><dd>↓ {formatBytes(sample.networkRx)} · ↑ {formatBytes(sample.networkTx)}</dd></div>
+      <div><dt>Block I/O</dt><dd>read {formatBytes(sample.blockRead)} · write {formatBytes(sample.blockWrite)}</dd></div>
+    </dl>
+  );
+}

@@ -1,0 +1,98 @@
+// The container list: grouped by compose project, virtualised, with the common actions per row.
+import { useMemo } from 'react';
+import type { ContainerView } from '../../shared/views.js';
+import { berth } from '../berth.js';
+import { containerRows, portLabel, portUrl, type ContainerRow } from '../stores/container-rows.js';
+import { useApp, useContainerAction } from './store-context.js';
+import { VirtualList } from './VirtualList.js';
+
+const ROW_HEIGHT = 48;
+
+export function ContainersView() {
+  const containers = useApp((s) => s.containers);
+  const filter = useApp((s) => s.filter);
+  const collapsed = useApp((s) => s.collapsed);
+  const setFilter = useApp((s) => s.setFilter);
+  const rows = useMemo(() => containerRows(containers, filter, collapsed), [containers, filter, collapsed]);
+  const running = containers.filter((c) => c.state === 'running').length;
+
+  return (
+    <section className="view" aria-label="Containers">
+      <header className="view-header">
+        <h1>Containers</h1>
+        <span className="muted">{running} running · {containers.length} total</span>
+        <input className="search" type="search" placeholder="Filter by name, image, state, port" value={filter} onChange={(e) => setFilter(e.target.value)} aria-label="Filter containers" />
+      </header>
+      <div className="table-head container-grid" aria-hidden="true">
+        <span />
+        <span>Name</span>
+        <span>Image</span>
+        <span>Ports</span>
+        <span>Status</span>
+        <span className="right">Actions</span>
+      </div>
+      {rows.length === 0 ? (
+        <p className="empty">{containers.length === 0 ? 'No containers yet. Run one with the docker CLI and it appears here.' : 'No container matches the filter.'}</p>
+      ) : (
+        <VirtualList count={rows.length} rowHeight={ROW_HEIGHT} itemKey={(i) => rows[i]!.key} renderRow={(i) => <Row row={rows[i]!} />} label="Container list" />
+      )}
+    </section>
+  );
+}
+
+function Row({ row }: { row: ContainerRow }) {
+  const toggleGroup = useApp((s) => s.toggleGroup);
+  const collapsed = useApp((s) => s.collapsed);
+  if (row.kind === 'group') {
+    const open = !collapsed.has(row.project);
+    return (
+      <button className="group-row" onClick={() => toggleGroup(row.project)} aria-expanded={open}>
+        <span className="chevron">{open ? '▾' : '▸'}</span>
+        <strong>{row.project}</strong>
+        <span className="muted">{row.running}/{row.total} running</span>
+      </button>
+    );
+  }
+  return <ContainerRowView c={row.container} />;
+}
+
+function ContainerRowView({ c }: { c: ContainerView }) {
+  const show = useApp((s) => s.show);
+  const busy = useApp((s) => s.busy.has(c.id));
+  const act = useContainerAction();
+  const api = berth();
+  const isUp = c.state === 'running' || c.state === 'paused' || c.state === 'restarting';
+  return (
+    <div className={`container-row container-grid ${busy ? 'busy' : ''}`} data-container={c.name} data-state={c.state}>
+      <span className={`dot state-${c.state}`} title={c.state} aria-label={c.state} />
+      <button className="link name" onClick={() => show({ name: 'container', id: c.id, tab: 'logs' })} title={c.id}>{c.name}</button>
+      <span className="ellipsis muted" title={c.image}>{c.image}</span>
+      <span className="ports">
+        {c.ports.map((p) => {
+          const url = portUrl(p);
+          const label = portLabel(p);
+          return url ? <a key={label} href={url} target="_blank" rel="noreferrer noopener">{label}</a> : <span key={label} className="muted">{label}</span>;
+        })}
+      </span>
+      <span className="ellipsis status" title={c.status}>{c.status}</span>
+      <span className="actions">
+        {isUp ? (
+          <button onClick={() => act(c.id, `Stopping ${c.name}`, () => api.containers.stop(c.id))} disabled={busy} aria-label={`Stop ${c.name}`} title="Stop">■</button>
+        ) : (
+          <button onClick={() => act(c.id, `Starting ${c.name}`, () => api.containers.start(c.id))} disabled={busy} aria-label={`Start ${c.name}`} title="Start">▶</button>
+        )}
+        <button onClick={() => act(c.id, `Restarting ${c.name}`, () => api.containers.restart(c.id))} disabled={busy} aria-label={`Restart ${c.name}`} title="Restart">↻</button>
+        <button
+          className="danger"
+          onClick={() => {
+            if (isUp && !window.confirm(`Remove the running container ${c.name}? It will be killed.`)) return;
+            void act(c.id, `Removing ${c.name}`, () => api.containers.remove(c.id, { force: isUp }));
+          }}
+          disabled={busy}
+          aria-label={`Remove ${c.name}`}
+          title="Remove"
+        >✕</button>
+      </span>
+    </div>
+  );
+}

@@ -1,0 +1,101 @@
+// A container's log: streamed from main, held in a LogBuffer, drawn by the virtual list once per
+// animation frame. Follow keeps the stream open and the view pinned to the end; search highlights
+// matching lines and steps through them.
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { berth } from '../berth.js';
+import { LogBuffer, stepMatch } from '../logs/log-buffer.js';
+import { VirtualList } from './VirtualList.js';
+
+const ROW_HEIGHT = 20;
+
+export function LogsPanel({ containerId }: { containerId: string }) {
+  const buffer = useMemo(() => new LogBuffer(), [containerId]);
+  const [version, setVersion] = useState(0);
+  const [follow, setFollow] = useState(true);
+  const [timestamps, setTimestamps] = useState(false);
+  const [ended, setEnded] = useState<string | null>(null);
+  const [query, setQuery] = useState('');
+  const [current, setCurrent] = useState(-1);
+  const listRef = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    const api = berth();
+    let streamId: string | undefined;
+    let frame = 0;
+    let closed = false;
+    buffer.clear();
+    setEnded(null);
+    // Output can race the answer to open(); hold it until the stream id is known.
+    const early: { streamId: string; lines: Parameters<LogBuffer['append']>[0] }[] = [];
+    const redraw = () => {
+      if (!frame) frame = requestAnimationFrame(() => { frame = 0; setVersion(buffer.version); });
+    };
+    const offData = api.on('logs:data', (m) => {
+      if (streamId === undefined) early.push(m);
+      else if (m.streamId === streamId) { buffer.append(m.lines); redraw(); }
+    });
+    const endedEarly: { streamId: string; error?: string }[] = [];
+    const onEnd = (m: { error?: string }) => setEnded(m.error ?? (follow ? 'The log stream ended (the container stopped).' : ''));
+    const offEnd = api.on('logs:end', (m) => {
+      if (streamId === undefined) endedEarly.push(m);
+      else if (m.streamId === streamId) onEnd(m);
+    });
+    api.logs.open({ id: containerId, follow, timestamps, tail: 5000 }).then((id) => {
+      if (closed) { void api.logs.close(id); return; }
+      streamId = id;
+      for (const m of early.splice(0)) if (m.streamId === id) buffer.append(m.lines);
+      for (const m of endedEarly.splice(0)) if (m.streamId === id) onEnd(m);
+      redraw();
+    }, (err: Error) => setEnded(`Cannot read the log: ${err.message}`));
+    return () => {
+      closed = true;
+      offData(); offEnd();
+      cancelAnimationFrame(frame);
+      if (streamId) void api.logs.close(streamId);
+    };
+  }, [containerId, follow, timestamps, buffer]);
+
+  const matches = useMemo(() => buffer.search(query), [buffer, query, version]);
+  const matchSet = useMemo(() => new Set(matches), [matches]);
+  const position = matches.indexOf(current);
+
+  const step = (direction: 1 | -1) => setCurrent(stepMatch(matches, current, direction));
+
+  return (
+    <div className="logs">
+      <div className="toolbar">
+        <label><input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> Follow</label>
+        <label><input type="checkbox" checked={timestamps} onChange={(e) => setTimestamps(e.target.checked)} /> Timestamps</label>
+        <span className="spacer" />
+        <input
+          className="search"
+          type="search"
+          placeholder="Search log"
+          aria-label="Search log"
+          value={query}
+          onChange={(e) => { setQuery(e.target.value); setCurrent(-1); }}
+          onKeyDown={(e) => { if (e.key === 'Enter') step(e.shiftKey ? -1 : 1); }}
+        />
+        <span className="muted match-count" aria-live="polite">{query ? `${position >= 0 ? position + 1 : 0}/${matches.length}` : ''}</span>
+        <button onClick={() => step(-1)} disabled={!matches.length} aria-label="Previous match">↑</button>
+        <button onClick={() => step(1)} disabled={!matches.length} aria-label="Next match">↓</button>
+        <button onClick={() => void navigator.clipboard?.writeText(Array.from({ length: buffer.length }, (_, i) => buffer.at(i)!.text).join('\n'))}>Copy</button>
+      </div>
+      <VirtualList
+        listRef={listRef}
+        className="log-lines"
+        label="Log lines"
+        count={buffer.length}
+        rowHeight={ROW_HEIGHT}
+        itemKey={(i) => String(i)}
+        stickToBottom={follow && current < 0}
+        scrollToIndex={current}
+        renderRow={(i) => {
+          const l = buffer.at(i)!;
+          return <div className={`log-line ${l.stream} ${matchSet.has(i) ? 'match' : ''} ${i === current ? 'current' : ''}`}>{l.text}</div>;
+        }}
+      />
+      {ended ? <p className="log-end muted">{ended}</p> : null}
+    </div>
+  );
+}

@@ -1,0 +1,81 @@
+// A shell in the container: xterm.js drawing an exec session's tty. Keystrokes go to main as
+// terminals:input; output comes back on terminals:data; the fit addon sizes the terminal to the
+// panel and every size change is sent on as an exec resize.
+import { useEffect, useRef, useState } from 'react';
+import { Terminal } from '@xterm/xterm';
+import { FitAddon } from '@xterm/addon-fit';
+import '@xterm/xterm/css/xterm.css';
+import { berth } from '../berth.js';
+
+export function TerminalPanel({ containerId, running }: { containerId: string; running: boolean }) {
+  const host = useRef<HTMLDivElement>(null);
+  const [state, setState] = useState<'connecting' | 'open' | 'closed'>('connecting');
+  const [message, setMessage] = useState('');
+  const [attempt, setAttempt] = useState(0);
+
+  useEffect(() => {
+    if (!running || !host.current) return;
+    const api = berth();
+    const dark = document.documentElement.dataset.theme === 'dark';
+    const term = new Terminal({
+      cursorBlink: true,
+      fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, monospace',
+      fontSize: 13,
+      theme: dark ? { background: '#0f1115', foreground: '#e6e6e6' } : { background: '#fbfbfc', foreground: '#1d1f24', cursor: '#1d1f24', selectionBackground: '#c9d7f2' },
+    });
+    const fit = new FitAddon();
+    term.loadAddon(fit);
+    term.open(host.current);
+    fit.fit();
+    // The tests (and curious people) can read the screen buffer from the element.
+    (host.current as HTMLDivElement & { terminal?: Terminal }).terminal = term;
+    let sessionId: string | undefined;
+    let disposed = false;
+    const early: { sessionId: string; data: string }[] = [];
+    const offData = api.on('terminals:data', (m) => {
+      if (sessionId === undefined) early.push(m);
+      else if (m.sessionId === sessionId) term.write(m.data);
+    });
+    const offExit = api.on('terminals:exit', (m) => {
+      if (m.sessionId !== sessionId) return;
+      setState('closed');
+      setMessage(m.error ? `The session ended: ${m.error}` : 'The shell exited.');
+    });
+    setState('connecting');
+    api.terminals.open({ containerId, cols: term.cols, rows: term.rows }).then((id) => {
+      if (disposed) { void api.terminals.close(id); return; }
+      sessionId = id;
+      for (const m of early.splice(0)) if (m.sessionId === id) term.write(m.data);
+      setState('open');
+      term.focus();
+    }, (err: Error) => {
+      setState('closed');
+      setMessage(`Cannot open a shell: ${err.message}`);
+    });
+    const input = term.onData((data) => { if (sessionId) void api.terminals.input(sessionId, data); });
+    const resize = term.onResize(({ cols, rows }) => { if (sessionId) void api.terminals.resize(sessionId, cols, rows).catch(() => undefined); });
+    const observer = new ResizeObserver(() => { try { fit.fit(); } catch { /* hidden panel */ } });
+    observer.observe(host.current);
+    return () => {
+      disposed = true;
+      observer.disconnect();
+      input.dispose(); resize.dispose();
+      offData(); offExit();
+      if (sessionId) void api.terminals.close(sessionId);
+      term.dispose();
+    };
+  }, [containerId, running, attempt]);
+
+  if (!running) return <p className="empty">The container is not running. Start it to open a terminal.</p>;
+  return (
+    <div className="terminal-panel">
+      <div className="toolbar">
+        <span className={`dot ${state === 'open' ? 'state-running' : state === 'closed' ? 'state-exited' : 'state-created'}`} />
+        <span className="muted">{state === 'open' ? 'Shell session' : state === 'connecting' ? 'Connecting…' : message}</span>
+        <span className="spacer" />
+        {state === 'closed' ? <button onClick={() => setAttempt((n) => n + 1)}>Reconnect</button> : null}
+      </div>
+      <div className="terminal-host" ref={host} data-testid="terminal" />
+    </div>
+  );
+}

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import type { JobView } from '../../shared/views.js';
+import { createAppStore, upsertJob } from './app-store.js';
+
+const job = (id: string, createdAt: string, state: JobView['state'] = 'running'): JobView => ({
+  id, name: 'pull', description: `fromImage=${id}`, state, exitCode: null, progress: {}, cancellable: state === 'running', createdAt,
+});
+
+describe('app store', () => {
+  it('replaces a job in place when its update arrives and keeps the newest first', () => {
+    let jobs = upsertJob([], job('a', '2026-01-01T00:00:01Z'));
+    jobs = upsertJob(jobs, job('b', '2026-01-01T00:00:02Z'));
+    jobs = upsertJob(jobs, job('a', '2026-01-01T00:00:01Z', 'succeeded'));
+    expect(jobs.map((j) => `${j.id}:${j.state}`)).toEqual(['b:running', 'a:succeeded']);
+  });
+
+  it('collapses and expands compose groups and tracks busy containers', () => {
+    const store = createAppStore();
+    store.getState().toggleGroup('shop');
+    expect(store.getState().collapsed.has('shop')).toBe(true);
+    store.getState().toggleGroup('shop');
+    expect(store.getState().collapsed.has('shop')).toBe(false);
+    store.getState().setBusy('x', true);
+    expect(store.getState().busy.has('x')).toBe(true);
+    store.getState().setBusy('x', false);
+    expect(store.getState().busy.size).toBe(0);
+  });
+
+  it('keeps at most five notices, dropping the oldest', () => {
+    const store = createAppStore();
+    for (let i = 0; i < 7; i++) store.getState().notify('error', `failure ${i}`);
+    expect(store.getState().notices.map((n) => n.text)).toEqual(['failure 2', 'failure 3', 'failure 4', 'failure 5', 'failure 6']);
+  });
+});

@@ -1,0 +1,94 @@
+// The renderer's state: what main pushed (containers, images, jobs, engine status, settings) and
+// what the person chose (view, selection, filter). One zustand store; components select slices.
+import { create } from 'zustand';
+import type { BerthApi } from '../../shared/api.js';
+import type { ContainerView, EngineStatus, ImageView, JobView, Settings } from '../../shared/views.js';
+
+export type View = { name: 'containers' } | { name: 'container'; id: string; tab: DetailTab } | { name: 'images' } | { name: 'activity' };
+export type DetailTab = 'logs' | 'terminal' | 'inspect' | 'stats';
+
+export interface Notice { id: number; kind: 'error' | 'info'; text: string }
+
+export interface AppState {
+  containers: ContainerView[];
+  images: ImageView[];
+  jobs: JobView[];
+  engine: EngineStatus;
+  settings: Settings;
+  view: View;
+  filter: string;
+  collapsed: ReadonlySet<string>;
+  /** Container ids with an action in flight, so their buttons show it. */
+  busy: ReadonlySet<string>;
+  notices: Notice[];
+}
+
+export interface AppActions {
+  show(view: View): void;
+  setFilter(filter: string): void;
+  toggleGroup(project: string): void;
+  notify(kind: Notice['kind'], text: string): void;
+  dismiss(id: number): void;
+  setBusy(id: string, busy: boolean): void;
+  receiveJob(job: JobView): void;
+}
+
+export type AppStore = ReturnType<typeof createAppStore>;
+
+const KEEP_JOBS = 200;
+
+export function createAppStore() {
+  let nextNotice = 1;
+  return create<AppState & AppActions>()((set) => ({
+    containers: [],
+    images: [],
+    jobs: [],
+    engine: { connection: 'connecting', endpoint: '', jobs: false },
+    settings: { theme: 'system', endpoint: '' },
+    view: { name: 'containers' },
+    filter: '',
+    collapsed: new Set(),
+    busy: new Set(),
+    notices: [],
+    show: (view) => set({ view }),
+    setFilter: (filter) => set({ filter }),
+    toggleGroup: (project) => set((s) => {
+      const collapsed = new Set(s.collapsed);
+      if (collapsed.has(project)) collapsed.delete(project);
+      else collapsed.add(project);
+      return { collapsed };
+    }),
+    notify: (kind, text) => set((s) => ({ notices: [...s.notices.slice(-4), { id: nextNotice++, kind, text }] })),
+    dismiss: (id) => set((s) => ({ notices: s.notices.filter((n) => n.id !== id) })),
+    setBusy: (id, busy) => set((s) => {
+      const next = new Set(s.busy);
+      if (busy) next.add(id);
+      else next.delete(id);
+      return { busy: next };
+    }),
+    receiveJob: (job) => set((s) => ({ jobs: upsertJob(s.jobs, job) })),
+  }));
+}
+
+/** Newest first; a job already listed is replaced in place. */
+export function upsertJob(jobs: JobView[], job: JobView): JobView[] {
+  const rest = jobs.filter((j) => j.id !== job.id);
+  return [job, ...rest].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, KEEP_JOBS);
+}
+
+/** Loads the current state from main and keeps it current from main's events. */
+export function connectStore(store: AppStore, api: BerthApi): () => void {
+  const set = store.setState;
+  const offs = [
+    api.on('containers:changed', (containers) => set({ containers })),
+    api.on('images:changed', (images) => set({ images })),
+    api.on('engine:status', (engine) => set({ engine })),
+    api.on('settings:changed', (settings) => set({ settings })),
+    api.on('jobs:changed', (job) => store.getState().receiveJob(job)),
+  ];
+  void Promise.all([api.containers.list(), api.images.list(), api.jobs.list(), api.engine.status(), api.settings.get()]).then(
+    ([containers, images, jobs, engine, settings]) => set({ containers, images, jobs, engine, settings }),
+    (err: unknown) => store.getState().notify('error', `Cannot load state: ${(err as Error).message}`),
+  );
+  return () => offs.forEach((off) => off());
+}

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import type { ContainerView } from '../../shared/views.js';
+import { containerRows, portLabel, portUrl } from './container-rows.js';
+
+function c(name: string, extra: Partial<ContainerView> = {}): ContainerView {
+  return { id: `${name}-id`.padEnd(64, '0'), name, image: 'busybox:ref', command: 'sh', created: 1, state: 'running', status: 'Up', ports: [], labels: {}, ...extra };
+}
+
+describe('containerRows', () => {
+  const list = [
+    c('web', { project: 'shop' }), c('solo'), c('db', { project: 'shop', state: 'exited' }),
+    c('api', { project: 'alpha', image: 'node:20' }),
+  ];
+
+  it('lists standalone containers first, then one group per compose project in name order', () => {
+    const rows = containerRows(list, '');
+    expect(rows.map((r) => (r.kind === 'group' ? `[${r.project} ${r.running}/${r.total}]` : r.container.name))).toEqual([
+      'solo', '[alpha 1/1]', 'api', '[shop 1/2]', 'web', 'db',
+    ]);
+  });
+
+  it('hides the containers of a collapsed group but keeps its header', () => {
+    const rows = containerRows(list, '', new Set(['shop']));
+    expect(rows.map((r) => (r.kind === 'group' ? `[${r.project}]` : r.container.name))).toEqual(['solo', '[alpha]', 'api', '[shop]']);
+  });
+
+  it('filters by name, image, state or project', () => {
+    expect(containerRows(list, 'node').map((r) => r.key)).toEqual(['group:alpha', list[3]!.id]);
+    expect(containerRows(list, 'EXITED').filter((r) => r.kind === 'container').map((r) => r.kind === 'container' && r.container.name)).toEqual(['db']);
+    expect(containerRows(list, 'nothing-like-this')).toEqual([]);
+  });
+});
+
+describe('ports', () => {
+  it('labels published and unpublished ports and links only published TCP ones', () => {
+    expect(portLabel({ containerPort: 80, protocol: 'tcp', hostPort: 8080, hostIp: '0.0.0.0' })).toBe('8080→80');
+    expect(portLabel({ containerPort: 53, protocol: 'udp' })).toBe('53/udp');
+    expect(portUrl({ hostPort: 8080, hostIp: '0.0.0.0', protocol: 'tcp' })).toBe('http://localhost:8080');
+    expect(portUrl({ hostPort: 8080, hostIp: '::1', protocol: 'tcp' })).toBe('http://[::1]:8080');
+    expect(portUrl({ hostPort: 53, protocol: 'udp' })).toBeUndefined();
+  });
+});
