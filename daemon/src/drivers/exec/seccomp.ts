@@ -53,15 +53,22 @@ function kernelAtLeast(kernel: string, min: string): boolean {
   return a > x || (a === x && b >= y);
 }
 
-function filterMatches(f: DockerSeccompFilter | undefined, host: SeccompHost, caps: string[], isInclude: boolean): boolean {
+/** A rule applies only when the host and the container have everything its `includes` lists. */
+function included(f: DockerSeccompFilter | undefined, host: SeccompHost, caps: string[]): boolean {
   if (!f) return true;
-  const checks: boolean[] = [];
-  if (f.arches && f.arches.length > 0) checks.push(f.arches.includes(host.goarch));
-  if (f.caps && f.caps.length > 0) checks.push(f.caps.some((c) => caps.includes(c)));
-  if (f.minKernel) checks.push(kernelAtLeast(host.kernel, f.minKernel));
-  if (checks.length === 0) return isInclude;
-  // includes: every listed condition must hold; excludes: any listed condition excludes the rule.
-  return isInclude ? checks.every(Boolean) : checks.some(Boolean);
+  if (f.arches?.length && !f.arches.includes(host.goarch)) return false;
+  if (f.caps?.length && !f.caps.every((c) => caps.includes(c))) return false;
+  if (f.minKernel && !kernelAtLeast(host.kernel, f.minKernel)) return false;
+  return true;
+}
+
+/** A rule is dropped when any one thing its `excludes` lists is present. */
+function excluded(f: DockerSeccompFilter | undefined, host: SeccompHost, caps: string[]): boolean {
+  if (!f) return false;
+  if (f.arches?.length && f.arches.includes(host.goarch)) return true;
+  if (f.caps?.length && f.caps.some((c) => caps.includes(c))) return true;
+  if (f.minKernel && kernelAtLeast(host.kernel, f.minKernel)) return true;
+  return false;
 }
 
 /** Translates a Docker profile for this host and capability set. */
@@ -77,8 +84,7 @@ export function translateSeccomp(profile: DockerSeccompProfile, host: SeccompHos
   const syscalls: OciSeccomp['syscalls'] = [];
   for (const rule of profile.syscalls ?? []) {
     if (rule.name && rule.names?.length) throw invalidParameter("'name' and 'names' were specified in the seccomp profile, use either 'name' or 'names'");
-    if (!filterMatches(rule.includes, host, caps, true)) continue;
-    if (rule.excludes && filterMatches(rule.excludes, host, caps, false)) continue;
+    if (excluded(rule.excludes, host, caps) || !included(rule.includes, host, caps)) continue;
     const names = rule.names ?? (rule.name ? [rule.name] : []);
     const out: OciSeccomp['syscalls'][number] = { names, action: rule.action };
     if (rule.errnoRet !== undefined) out.errnoRet = rule.errnoRet;
