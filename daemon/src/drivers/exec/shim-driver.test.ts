@@ -1,0 +1,225 @@
+// Real busybox containers through berth-shim and runc: output to the log and to attached
+// clients, a pty with resize, stdin, exit codes, exec, re-adoption by a new driver, rotation.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ContainerTask, CreateOptions, Task } from './exec-driver';
+import { detectRuntimes, type OciRuntime } from './runtime';
+import { RuntimeError, ShimDriver } from './shim-driver';
+import { makeBundle, makeBusyboxRootfs } from './test-bundle';
+
+let root: string;
+let rootfs: string;
+let runtimes: OciRuntime[];
+let driver: ShimDriver;
+const tasks: Task[] = [];
+let seq = 0;
+
+const newDriver = (): ShimDriver => new ShimDriver({ stateRoot: path.join(root, 's'), runtimes, defaultRuntime: 'runc' });
+const runcRoot = (): string => path.join(root, 's/runtime/runc');
+const runcList = (): string => execFileSync('runc', ['--root', runcRoot(), 'list', '-q'], { encoding: 'utf8' }).trim();
+
+beforeAll(async () => {
+  execFileSync('make', ['-s', '-C', path.resolve(__dirname, '../../../../native/shim')]);
+  root = await mkdtemp(path.join(os.tmpdir(), 'bshim-'));
+  rootfs = await makeBusyboxRootfs(root);
+  runtimes = await detectRuntimes();
+  driver = newDriver();
+});
+
+afterEach(async () => {
+  for (const t of tasks.splice(0)) await t.delete();
+  expect(runcList()).toBe('');
+  expect(readdirSync(path.join(root, 's/containers')).length).toBe(0);
+  // No shim of ours is left.
+  const ours = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(root) && l.includes('berth-shim'));
+  expect(ours).toEqual([]);
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function container(args: string[], opts: Partial<CreateOptions> = {}, limits: { maxSize?: number; maxFile?: number } = {}): Promise<{ task: ContainerTask; id: string; log: string }> {
+  const id = `t${process.pid}x${++seq}`;
+  const bundle = await makeBundle(path.join(root, 'b', id), rootfs, { args, tty: opts.tty, cgroupsPath: `/berth-${id}` });
+  const log = path.join(root, 'logs', id, 'log');
+  execFileSync('mkdir', ['-p', path.dirname(log)]);
+  const task = await driver.create(id, { bundle, tty: false, openStdin: false, log: { path: log, ...limits }, ...opts });
+  tasks.push(task);
+  return { task, id, log };
+}
+
+function collect(stream: Readable): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    stream.on('data', (d: Buffer) => (text += d.toString('utf8')));
+    stream.on('end', () => resolve(text));
+    stream.on('error', reject);
+  });
+}
+
+/** Resolves once the stream has shown text matching re. */
+function waitFor(stream: Readable, re: RegExp): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    const on = (d: Buffer): void => {
+      text += d.toString('utf8');
+      if (re.test(text)) {
+        stream.off('data', on);
+        resolve(text);
+      }
+    };
+    stream.on('data', on);
+  });
+}
+
+describe('berth-shim with runc', () => {
+  it('sends stdout and stderr to an attached client and to the log, and records exit 3', async () => {
+    const { task, log } = await container(['sh', '-c', 'echo hello; echo oops >&2; exit 3']);
+    expect(task.pid).toBeGreaterThan(0);
+    const session = await task.attach({ stdout: true, stderr: true });
+    const [out, err] = [collect(session.stdout), collect(session.stderr)];
+    await task.start();
+    const exit = await task.wait();
+    expect(exit.exitCode).toBe(3);
+    expect(exit.signal).toBe(0);
+    expect(exit.oomKilled).toBe(false);
+    expect(await out).toBe('hello\n');
+    expect(await err).toBe('oops\n');
+    expect((await session.exit)?.exitCode).toBe(3);
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    expect(lines.map((l) => l.slice(31))).toEqual(['stdout F hello', 'stderr F oops']);
+    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z /);
+  });
+
+  it('gives a tty container a pty, and resize changes stty size', async () => {
+    const { task } = await container(['sh'], { tty: true, openStdin: true });
+    const session = await task.attach({ stdin: true, stdout: true });
+    await task.start();
+    await session.resize(33, 111);
+    session.stdin!.write('tty; stty size\n');
+    const seen = await waitFor(session.stdout, /33 111/);
+    expect(seen).toMatch(/\/dev\/pts\/\d+/);
+    await task.resize(40, 120);
+    session.stdin!.write('stty size; exit 7\n');
+    expect(await waitFor(session.stdout, /40 120/)).toContain('40 120');
+    expect((await task.wait()).exitCode).toBe(7);
+  });
+
+  it('passes stdin to cat and closes it when the attach ends (StdinOnce)', async () => {
+    const { task } = await container(['cat'], { openStdin: true });
+    const session = await task.attach({ stdin: true, stdout: true, stdinOnce: true });
+    const out = collect(session.stdout);
+    await task.start();
+    session.stdin!.end('line one\nline two\n');
+    expect((await task.wait()).exitCode).toBe(0);
+    expect(await out).toBe('line one\nline two\n');
+  });
+
+  it('records 137 for a container killed with SIGKILL, and refuses to kill it twice', async () => {
+    const { task } = await container(['sleep', '1000']);
+    await task.start();
+    await task.kill(9);
+    const exit = await task.wait();
+    expect(exit).toMatchObject({ exitCode: 137, signal: 9 });
+    await expect(task.kill(15)).rejects.toMatchObject({ status: 409 });
+  });
+
+  it('reports a missing command as dockerd does: 400, exit 127, nothing left behind', async () => {
+    const err = await container(['nope-not-here']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RuntimeError);
+    expect((err as RuntimeError).status).toBe(400);
+    expect((err as RuntimeError).exitCode).toBe(127);
+    expect((err as Error).message).toMatch(/OCI runtime create failed: .*executable file not found in \$PATH/);
+  });
+
+  it('keeps the container running when the client side goes away, and a new driver re-adopts it', async () => {
+    const { task, id } = await container(['sh', '-c', 'while true; do echo tick; sleep 0.1; done']);
+    const first = await task.attach({ stdout: true });
+    await task.start();
+    await waitFor(first.stdout, /tick/);
+    first.detach();
+    // The shim is not our child: it was double-forked into its own session.
+    const ppid = Number(readFileSync(`/proc/${task.shimPid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+    expect(ppid).not.toBe(process.pid);
+
+    const restored = await newDriver().restore();
+    expect(restored.map((r) => [r.id, r.status])).toEqual([[id, 'running']]);
+    const again = restored[0].task!;
+    expect(again.pid).toBe(task.pid);
+    const session = await again.attach({ stdout: true });
+    await waitFor(session.stdout, /tick\n/);
+    expect((await again.state()).status).toBe('running');
+    // sh is the container's pid 1: only SIGKILL is sure to end it.
+    await again.kill(9);
+    expect((await again.wait()).exitCode).toBe(137);
+    tasks.splice(tasks.indexOf(task), 1, again);
+  });
+
+  it('re-adopts a container that exited while no berthd was there, with its exit code', async () => {
+    const { task, id } = await container(['sh', '-c', 'exit 5']);
+    await task.start();
+    await task.wait();
+    const restored = await newDriver().restore();
+    expect(restored).toMatchObject([{ id, status: 'exited', exit: { exitCode: 5 } }]);
+  });
+
+  it('pauses and resumes through the runtime', async () => {
+    const { task } = await container(['sleep', '1000']);
+    await task.start();
+    await task.pause();
+    expect((await task.state()).status).toBe('paused');
+    await task.resume();
+    expect((await task.state()).status).toBe('running');
+    const cg = await task.cgroups();
+    expect(cg.v1.memory ?? cg.unified).toBeTruthy();
+  });
+
+  it('runs exec processes under their own shim, with and without a tty', async () => {
+    const { task } = await container(['sleep', '1000']);
+    await task.start();
+    const exec = await task.exec('e1', { process: { args: ['sh', '-c', 'echo from exec; exit 4'], env: ['PATH=/bin'], cwd: '/', user: { uid: 0, gid: 0 } }, tty: false, openStdin: false });
+    tasks.push(exec);
+    const s = await exec.attach({ stdout: true });
+    const out = collect(s.stdout);
+    await exec.start();
+    expect((await exec.wait()).exitCode).toBe(4);
+    expect(await out).toBe('from exec\n');
+
+    const tty = await task.exec('e2', { process: { args: ['tty'], env: ['PATH=/bin'], cwd: '/', user: { uid: 0, gid: 0 } }, tty: true, openStdin: false });
+    tasks.push(tty);
+    const ts = await tty.attach({ stdout: true });
+    const tout = collect(ts.stdout);
+    await tty.start();
+    expect((await tty.wait()).exitCode).toBe(0);
+    expect(await tout).toMatch(/^\/dev\/pts\/\d+\r\n$/);
+
+    const missing = await task.exec('e3', { process: { args: ['nope'], env: ['PATH=/bin'], cwd: '/', user: { uid: 0, gid: 0 } }, tty: false, openStdin: false });
+    tasks.push(missing);
+    await expect(missing.start()).rejects.toMatchObject({ status: 400, exitCode: 127 });
+    expect((await missing.wait()).exitCode).toBe(127);
+  });
+
+  it('rotates the log by size, keeping max-file whole-record files', async () => {
+    const { task, log } = await container(['seq', '1', '3000'], {}, { maxSize: 8192, maxFile: 3 });
+    await task.start();
+    expect((await task.wait()).exitCode).toBe(0);
+    expect(readdirSync(path.dirname(log)).sort()).toEqual(['log', 'log.1', 'log.2']);
+    const numbers: number[] = [];
+    for (const f of [`${log}.2`, `${log}.1`, log]) {
+      expect(statSync(f).size).toBeLessThanOrEqual(8192);
+      for (const line of readFileSync(f, 'utf8').split('\n').filter(Boolean)) {
+        expect(line).toMatch(/^\S{30} stdout F \d+$/);
+        numbers.push(Number(line.slice(40)));
+      }
+    }
+    expect(numbers.at(-1)).toBe(3000);
+    expect(numbers.length).toBeGreaterThan(100);
+    numbers.forEach((n, i) => i > 0 && expect(n).toBe(numbers[i - 1] + 1));
+  });
+});

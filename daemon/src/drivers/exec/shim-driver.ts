@@ -1,0 +1,367 @@
+// The ExecDriver over berth-shim: one shim per container and per exec process. The driver
+// spawns shims, talks to them over attach.sock, reads their exit records, and re-adopts them
+// after a berthd restart. State: STATE_ROOT/containers/<id>/ and STATE_ROOT/exec/<exec id>/,
+// each a shim's state dir plus the driver's task.json.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, rm, writeFile, rename } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EngineError, conflict, invalidParameter, systemError } from '../../errors';
+import { cgroupPathsOf, type CgroupPaths } from './cgroups';
+import type {
+  AttachOptions, AttachSession, ContainerTask, CreateOptions, ExecDriver, ExecOptions, ExitStatus, RestoredTask, Task,
+} from './exec-driver';
+import { chooseRuntime, RuntimeCli, type OciRuntime, type RuntimeState } from './runtime';
+import { Frame, ShimConnection, openAttachSession, parseExit, resizePayload } from './shim-client';
+
+/** A runtime failure, worded as dockerd words it; exitCode is what dockerd records for the
+ * container when the command cannot run (127 not found, 126 not executable). */
+export class RuntimeError extends EngineError {
+  constructor(status: number, message: string, readonly exitCode?: number) {
+    super(status, message);
+  }
+}
+
+function classify(prefix: string, msg: string): RuntimeError {
+  const text = `${prefix}: ${msg}: unknown`;
+  if (/executable file not found|no such file or directory/i.test(msg)) return new RuntimeError(400, text, 127);
+  if (/permission denied/i.test(msg)) return new RuntimeError(400, text, 126);
+  if (/not a directory/i.test(msg)) return new RuntimeError(400, `${text}: Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type`, 127);
+  return new RuntimeError(500, text);
+}
+
+/** The berth-shim binary: BERTH_SHIM, else native/shim/build/berth-shim above this file. */
+export function defaultShimPath(): string {
+  if (process.env.BERTH_SHIM) return process.env.BERTH_SHIM;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = path.join(dir, 'native/shim/build/berth-shim');
+    if (existsSync(candidate)) return candidate;
+    dir = path.dirname(dir);
+  }
+  return 'berth-shim';
+}
+
+export interface ShimDriverOptions {
+  /** Where shim state dirs live (the exec-root, e.g. /run/berth). Keep it short: socket paths
+   * under it must fit in 107 bytes. */
+  stateRoot: string;
+  runtimes: OciRuntime[];
+  /** The default-runtime setting. */
+  defaultRuntime: string;
+  /** Each runtime's --root; default STATE_ROOT/runtime/<name>. */
+  runtimeRoot?: (name: string) => string;
+  shimPath?: string;
+}
+
+/** What the driver keeps beside the shim's files, so a new berthd knows how to reach it. */
+interface TaskRecord {
+  kind: 'container' | 'exec';
+  id: string;
+  containerId: string;
+  runtime: string;
+  runtimeRoot: string;
+  bundle: string;
+  tty: boolean;
+  stdin: boolean;
+}
+
+async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  const tmp = `${file}.tmp`;
+  await writeFile(tmp, JSON.stringify(value), { mode: 0o600, flush: true });
+  await rename(tmp, file);
+}
+
+async function readExit(stateDir: string): Promise<ExitStatus | undefined> {
+  try {
+    return parseExit(await readFile(path.join(stateDir, 'exit'), 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+function runShim(shim: string, args: string[]): Promise<{ shimPid: number; pid: number }> {
+  return new Promise((resolve, reject) => {
+    execFile(shim, args, { timeout: 120_000 }, (err, stdout, stderr) => {
+      if (err) {
+        reject(Object.assign(new Error(stderr.trim() || err.message), { shimFailed: true }));
+        return;
+      }
+      resolve(JSON.parse(stdout) as { shimPid: number; pid: number });
+    });
+  });
+}
+
+class ShimTask implements ContainerTask {
+  pid: number;
+  private control?: Promise<ShimConnection>;
+  private exitStatus?: ExitStatus;
+  private waiting?: Promise<ExitStatus>;
+
+  constructor(
+    private readonly driver: ShimDriver,
+    readonly record: TaskRecord,
+    readonly stateDir: string,
+    readonly shimPid: number,
+    pid: number,
+    private readonly cli: RuntimeCli,
+  ) {
+    this.pid = pid;
+  }
+
+  get id(): string { return this.record.id; }
+  get tty(): boolean { return this.record.tty; }
+  get bundle(): string { return this.record.bundle; }
+  get runtime(): string { return this.record.runtime; }
+  private get socketPath(): string { return path.join(this.stateDir, 'attach.sock'); }
+
+  /** One long-lived connection for commands and the exit, subscribed to no output. */
+  private controlConnection(): Promise<ShimConnection> {
+    if (!this.control) {
+      this.control = ShimConnection.connect(this.socketPath).then(async (conn) => {
+        conn.onClose = () => (this.control = undefined);
+        await conn.command(Frame.subscribe, Buffer.from([0]));
+        return conn;
+      });
+      this.control.catch(() => (this.control = undefined));
+    }
+    return this.control;
+  }
+
+  private async command(type: number, payload: Buffer | undefined, what: string): Promise<void> {
+    const notRunning = (): EngineError => conflict(`Container ${this.record.containerId} is not running`);
+    if (this.exitStatus) throw notRunning();
+    let conn: ShimConnection;
+    try {
+      conn = await this.controlConnection();
+    } catch {
+      throw notRunning();
+    }
+    try {
+      await conn.command(type, payload);
+    } catch (err) {
+      const msg = (err as Error).message;
+      // The shim replies "not running", or has just finished and closed the socket.
+      if (/not running|has exited/.test(msg) || (await readExit(this.stateDir))) throw notRunning();
+      throw systemError(`${what} failed: ${msg}`, err);
+    }
+  }
+
+  async start(): Promise<void> {
+    try {
+      const conn = await this.controlConnection();
+      await conn.command(Frame.start);
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (this.record.kind === 'exec') throw classify('OCI runtime exec failed: exec failed', msg);
+      throw classify('failed to create task for container: failed to start shim task: OCI runtime start failed', msg);
+    }
+    if (this.record.kind === 'exec') {
+      const text = await readFile(path.join(this.stateDir, 'pid'), 'utf8').catch(() => '0');
+      this.pid = Number.parseInt(text, 10) || 0;
+    }
+  }
+
+  kill(signal: number): Promise<void> {
+    const sig = Buffer.alloc(4);
+    sig.writeUInt32BE(signal);
+    return this.command(Frame.kill, sig, 'kill');
+  }
+
+  resize(rows: number, cols: number): Promise<void> {
+    return this.command(Frame.resize, resizePayload(rows, cols), 'resize');
+  }
+
+  async attach(options: AttachOptions): Promise<AttachSession> {
+    try {
+      return await openAttachSession(this.socketPath, {
+        stdin: options.stdin ?? false,
+        stdout: options.stdout ?? true,
+        stderr: options.stderr ?? true,
+        stdinOnce: options.stdinOnce ?? false,
+      });
+    } catch (err) {
+      throw conflict(`You cannot attach to a stopped container, start it first (${(err as Error).message})`);
+    }
+  }
+
+  wait(): Promise<ExitStatus> {
+    if (this.exitStatus) return Promise.resolve(this.exitStatus);
+    this.waiting ??= this.awaitExit().then(
+      (s) => (this.exitStatus = s),
+      (err: unknown) => {
+        this.waiting = undefined;
+        throw err;
+      },
+    );
+    return this.waiting;
+  }
+
+  private async awaitExit(): Promise<ExitStatus> {
+    const recorded = await readExit(this.stateDir);
+    if (recorded) return recorded;
+    let conn: ShimConnection | undefined;
+    try {
+      conn = await this.controlConnection();
+    } catch {
+      // No shim listens: it finished between the two looks, or it died.
+    }
+    const fromFrame = conn ? await conn.exit : null;
+    if (fromFrame) return fromFrame;
+    const late = await readExit(this.stateDir);
+    if (late) return late;
+    throw systemError(`the shim of ${this.record.kind} ${this.id} (pid ${this.shimPid}) is gone without recording an exit`);
+  }
+
+  exited(): ExitStatus | undefined {
+    return this.exitStatus;
+  }
+
+  async delete(): Promise<void> {
+    if (!(await readExit(this.stateDir))) {
+      await this.kill(9).catch(() => undefined);
+      await this.wait().catch(() => undefined);
+    }
+    const conn = await this.control?.catch(() => undefined);
+    conn?.close();
+    if (this.record.kind === 'container') await this.cli.delete(this.record.containerId).catch(() => undefined);
+    await rm(this.stateDir, { recursive: true, force: true });
+  }
+
+  pause(): Promise<void> { return this.cli.pause(this.record.containerId); }
+  resume(): Promise<void> { return this.cli.resume(this.record.containerId); }
+  state(): Promise<RuntimeState> { return this.cli.state(this.record.containerId); }
+  cgroups(): Promise<CgroupPaths> { return cgroupPathsOf(this.pid); }
+
+  exec(execId: string, options: ExecOptions): Promise<Task> {
+    return this.driver.createExec(this, execId, options);
+  }
+}
+
+export class ShimDriver implements ExecDriver {
+  readonly name = 'berth-shim';
+  private readonly shimPath: string;
+
+  constructor(private readonly opts: ShimDriverOptions) {
+    this.shimPath = opts.shimPath ?? defaultShimPath();
+  }
+
+  private runtimeRoot(name: string): string {
+    return this.opts.runtimeRoot?.(name) ?? path.join(this.opts.stateRoot, 'runtime', name);
+  }
+
+  private cliFor(record: TaskRecord): RuntimeCli {
+    const rt = this.opts.runtimes.find((r) => r.name === record.runtime);
+    if (!rt) throw systemError(`runtime ${record.runtime} of ${record.containerId} is not installed any more`);
+    return new RuntimeCli(rt, record.runtimeRoot);
+  }
+
+  containerDir(id: string): string {
+    return path.join(this.opts.stateRoot, 'containers', id);
+  }
+
+  async create(id: string, options: CreateOptions): Promise<ContainerTask> {
+    if (!path.isAbsolute(options.bundle)) throw invalidParameter(`bundle path ${options.bundle} must be absolute`);
+    const { runtime } = chooseRuntime(this.opts.runtimes, options.runtime ?? this.opts.defaultRuntime, options.runtime === undefined);
+    const stateDir = this.containerDir(id);
+    const record: TaskRecord = {
+      kind: 'container', id, containerId: id, runtime: runtime.name, runtimeRoot: this.runtimeRoot(runtime.name),
+      bundle: options.bundle, tty: options.tty, stdin: options.openStdin,
+    };
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    await mkdir(record.runtimeRoot, { recursive: true, mode: 0o700 });
+    await writeJsonAtomic(path.join(stateDir, 'task.json'), record);
+    const args = ['--id', id, '--bundle', options.bundle, '--state-dir', stateDir, '--runtime', runtime.path, '--runtime-root', record.runtimeRoot];
+    if (options.log) {
+      args.push('--log', path.resolve(options.log.path));
+      if (options.log.maxSize) args.push('--log-max-size', String(options.log.maxSize));
+      if (options.log.maxFile) args.push('--log-max-file', String(options.log.maxFile));
+    }
+    if (options.tty) args.push('--tty');
+    if (options.openStdin) args.push('--stdin');
+    if (options.noPivot) args.push('--no-pivot');
+    let started: { shimPid: number; pid: number };
+    try {
+      started = await runShim(this.shimPath, args);
+    } catch (err) {
+      await rm(stateDir, { recursive: true, force: true });
+      throw classify('failed to create task for container: failed to create shim task: OCI runtime create failed', (err as Error).message);
+    }
+    return new ShimTask(this, record, stateDir, started.shimPid, started.pid, new RuntimeCli(runtime, record.runtimeRoot));
+  }
+
+  /** Used by ContainerTask.exec: the exec shim's state lives in STATE_ROOT/exec/<exec id>. */
+  async createExec(container: ShimTask, execId: string, options: ExecOptions): Promise<Task> {
+    const stateDir = path.join(this.opts.stateRoot, 'exec', execId);
+    const record: TaskRecord = { ...container.record, kind: 'exec', id: execId, tty: options.tty, stdin: options.openStdin };
+    const rt = this.opts.runtimes.find((r) => r.name === record.runtime);
+    if (!rt) throw systemError(`runtime ${record.runtime} is not installed any more`);
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    await writeJsonAtomic(path.join(stateDir, 'task.json'), record);
+    const processFile = path.join(stateDir, 'process.json');
+    await writeJsonAtomic(processFile, { ...options.process, terminal: options.tty });
+    const args = ['--id', record.containerId, '--exec', processFile, '--state-dir', stateDir, '--runtime', rt.path, '--runtime-root', record.runtimeRoot];
+    if (options.tty) args.push('--tty');
+    if (options.openStdin) args.push('--stdin');
+    let started: { shimPid: number; pid: number };
+    try {
+      started = await runShim(this.shimPath, args);
+    } catch (err) {
+      await rm(stateDir, { recursive: true, force: true });
+      throw systemError(`cannot start the exec shim: ${(err as Error).message}`, err);
+    }
+    return new ShimTask(this, record, stateDir, started.shimPid, 0, new RuntimeCli(rt, record.runtimeRoot));
+  }
+
+  async restore(): Promise<RestoredTask[]> {
+    const dir = path.join(this.opts.stateRoot, 'containers');
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const out: RestoredTask[] = [];
+    for (const id of names) {
+      const stateDir = path.join(dir, id);
+      let record: TaskRecord;
+      try {
+        record = JSON.parse(await readFile(path.join(stateDir, 'task.json'), 'utf8')) as TaskRecord;
+      } catch {
+        continue; // not ours, or a create that never finished
+      }
+      const shimPid = Number.parseInt(await readFile(path.join(stateDir, 'shim.pid'), 'utf8').catch(() => '0'), 10) || 0;
+      const pid = Number.parseInt(await readFile(path.join(stateDir, 'pid'), 'utf8').catch(() => '0'), 10) || 0;
+      const task = new ShimTask(this, record, stateDir, shimPid, pid, this.cliFor(record));
+      const exit = await readExit(stateDir);
+      if (exit) {
+        out.push({ id, status: 'exited', task, exit });
+        continue;
+      }
+      try {
+        const conn = await ShimConnection.connect(path.join(stateDir, 'attach.sock'));
+        const status = conn.hello.status;
+        conn.close();
+        const late = status === 'exited' ? await task.wait() : undefined;
+        out.push({ id, status, task, ...(late ? { exit: late } : {}) });
+      } catch {
+        const late = await readExit(stateDir);
+        out.push(late ? { id, status: 'exited', task, exit: late } : { id, status: 'lost' });
+      }
+    }
+    // Exec shims do not survive a restart as far as clients go (dockerd forgets exec sessions
+    // too); their finished state dirs are cleared here.
+    const execDir = path.join(this.opts.stateRoot, 'exec');
+    for (const execId of await readdir(execDir).catch(() => [] as string[])) {
+      if (await readExit(path.join(execDir, execId))) await rm(path.join(execDir, execId), { recursive: true, force: true });
+    }
+    return out;
+  }
+
+  async cleanupLost(id: string): Promise<void> {
+    const stateDir = this.containerDir(id);
+    const record = JSON.parse(await readFile(path.join(stateDir, 'task.json'), 'utf8').catch(() => 'null')) as TaskRecord | null;
+    if (record) {
+      const cli = this.cliFor(record);
+      await cli.delete(id).catch(() => undefined);
+    }
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}
