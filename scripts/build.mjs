@@ -11,6 +11,7 @@ const banner = { js: "import { createRequire as __berthCreateRequire } from 'nod
 const entries = [
   { in: 'daemon/src/main.ts', out: 'dist/berthd.mjs' },
   { in: 'app/main/web/main.ts', out: 'dist/berth-web.mjs' },
+  { in: 'app/main/vm/berth-main.ts', out: 'dist/berth.mjs' },
 ];
 
 await Promise.all(entries.map((e) => build({

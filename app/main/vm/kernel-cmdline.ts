@@ -1,0 +1,63 @@
+// The kernel command line is how the host configures the guest: vm-image/files/berth-init reads the
+// berth.* keys. Every backend that boots our kernel (qemu, vfkit) builds it here.
+
+export interface GuestShare {
+  /** 9p mount_tag or virtiofs tag: at most 31 bytes, so tags are short generated names. */
+  tag: string;
+  /** Absolute host path, mounted at the same path in the guest. */
+  path: string;
+}
+
+export interface CmdlineOptions {
+  /** Serial console device: ttyS0 (qemu), hvc0 (vfkit's virtio console). */
+  console: 'ttyS0' | 'hvc0' | 'ttyAMA0';
+  net: 'static' | 'dhcp';
+  shares: GuestShare[];
+  /** tcp:PORT[:ALLOWED_SOURCE] or vsock:PORT. */
+  api: string;
+  /** serial:PORTNAME or vsock:PORT. */
+  control: string;
+  /** TSC rate for microvm under TCG: without it early boot can spin forever calibrating the clock. */
+  tscKhz?: number;
+  /** A command that replaces berthd (diagnostics and image self-tests). */
+  exec?: string[];
+}
+
+export const MAX_CMDLINE = 2048; // x86 COMMAND_LINE_SIZE; arm64 allows the same
+
+export function kernelCmdline(o: CmdlineOptions): string {
+  const parts = [`console=${o.console}`, 'quiet', 'panic=-1', 'berth.root=berth-root', 'berth.data=berth-data', `berth.net=${o.net}`, `berth.api=${o.api}`, `berth.control=${o.control}`];
+  if (o.tscKhz) parts.push(`tsc_early_khz=${o.tscKhz}`);
+  for (const s of o.shares) parts.push(`berth.share=${s.tag}:${encodeSharePath(s.path)}`);
+  if (o.exec?.length) parts.push('--', ...o.exec.map(encodeExecArg));
+  const line = parts.join(' ');
+  if (line.length > MAX_CMDLINE) {
+    throw new Error(`the kernel command line is ${line.length} bytes, over the ${MAX_CMDLINE}-byte limit: share fewer folders or shorter paths`);
+  }
+  return line;
+}
+
+/** Share paths may hold spaces and any byte: everything outside a safe set becomes %XX (UTF-8). */
+export function encodeSharePath(p: string): string {
+  if (!p.startsWith('/')) throw new Error(`shared folder "${p}" must be an absolute path`);
+  let out = '';
+  for (const byte of Buffer.from(p, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += /[A-Za-z0-9/._+~@-]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+export function decodeSharePath(encoded: string): string {
+  return Buffer.from(encoded.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+}
+
+function encodeExecArg(a: string): string {
+  if (/[\s"]/.test(a) || a === '') throw new Error(`diagnostic command argument ${JSON.stringify(a)} cannot be passed on the kernel command line`);
+  return a;
+}
+
+/** Tags for the shares, in order: share0, share1, … */
+export function guestShares(paths: string[]): GuestShare[] {
+  return paths.map((p, i) => ({ tag: `share${i}`, path: p }));
+}
