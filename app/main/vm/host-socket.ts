@@ -13,7 +13,8 @@ export class HostSocketForwarder {
 
   static async listen(socketPath: string, target: ApiTarget): Promise<HostSocketForwarder> {
     if (process.platform !== 'win32') rmSync(socketPath, { force: true }); // a stale socket from a killed run
-    const server = net.createServer();
+    // Half-open on both legs: docker's hijacked streams close their write side and keep reading.
+    const server = net.createServer({ allowHalfOpen: true });
     const fwd = new HostSocketForwarder(server, socketPath);
     server.on('connection', (client) => fwd.pipe(client, target));
     await new Promise<void>((resolve, reject) => {
@@ -26,7 +27,9 @@ export class HostSocketForwarder {
   }
 
   private pipe(client: net.Socket, target: ApiTarget): void {
-    const upstream = target.kind === 'tcp' ? net.connect(target.port, target.host) : net.connect(target.path);
+    const upstream = target.kind === 'tcp'
+      ? net.connect({ port: target.port, host: target.host, allowHalfOpen: true })
+      : net.connect({ path: target.path, allowHalfOpen: true });
     for (const s of [client, upstream]) {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));

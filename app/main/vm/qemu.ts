@@ -1,7 +1,7 @@
 // The qemu backend: microvm + the uncompressed kernel, user networking with a loopback hostfwd
 // for berthd's API, a virtio-serial control port for graceful power-off, 9p shares, and QMP.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { candidateAccelerator, hostTscKhz, kvmDeviceUsable, probeAccelerator, type Accelerator } from './accelerator.js';
 import { processExit, type VmBackend, type VmHandle } from './backend.js';
 import type { VmConfig, VmPaths } from './config.js';
@@ -53,6 +53,7 @@ export class QemuBackend implements VmBackend {
     for (const f of [config.image.kernel, config.image.initrd, config.image.rootfs]) {
       if (!existsSync(f)) throw new Error(`the VM image is incomplete (${f} is missing): run "npm run build:vm"`);
     }
+    mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
     ensureDataDisk(paths.dataDisk, config.resources.diskGiB);
     const accelerator = await this.accelerator(config);
     const apiHostPort = await freeLoopbackPort();

@@ -2,6 +2,7 @@
 // virtio-serial control port: vfkit serves berthd's API socket itself ("connect" mode: a host client
 // on the unix socket reaches the guest's vsock port), and virtio-fs shares folders.
 import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -83,6 +84,7 @@ export class VfkitBackend implements VmBackend {
   }
 
   async start(config: VmConfig, paths: VmPaths): Promise<VmHandle> {
+    mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
     ensureDataDisk(paths.dataDisk, config.resources.diskGiB);
     const child = spawn(this.binary, vfkitArgs(config, paths), { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

@@ -1,0 +1,142 @@
+// The VM end to end, under TCG on this machine: build the image (cached), boot it with the qemu
+// backend, reach berthd in the guest with the real docker CLI through the host socket, and power
+// off cleanly; then the same through `berth vm` on the same data disk; then an image self-test
+// (shared folder, pure cgroup v2, runc and crun) through the diagnostics hook.
+// Containers and published ports join here when berthd runs containers.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { imageFromDir, vmPaths, type VmConfig } from '../app/main/vm/config.js';
+import { VmManager } from '../app/main/vm/manager.js';
+import { QemuBackend } from '../app/main/vm/qemu.js';
+import { repoRoot } from './berthd.js';
+
+const run = promisify(execFile);
+const imageDir = path.join(repoRoot, 'vm-image', 'out');
+const cli = path.join(repoRoot, 'dist', 'berth.mjs');
+let dir = '';
+let shared = '';
+let manifest: { kernel: string };
+
+function config(stateDir: string): VmConfig {
+  return {
+    name: 'e2e', stateDir, image: imageFromDir(imageDir), resources: { cpus: 2, memoryMiB: 1024, diskGiB: 4 },
+    shares: [shared], stopTimeoutSec: 20, bootTimeoutSec: 120,
+  };
+}
+
+function hasExt4Superblock(file: string): boolean {
+  const fd = openSync(file, 'r');
+  const b = Buffer.alloc(2);
+  readSync(fd, b, 0, 2, 1080);
+  closeSync(fd);
+  return b.readUInt16LE(0) === 0xef53;
+}
+
+beforeAll(() => {
+  execFileSync('bash', [path.join(repoRoot, 'vm-image', 'build.sh')], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 280_000 });
+  manifest = JSON.parse(readFileSync(path.join(imageDir, 'manifest.json'), 'utf8'));
+  dir = mkdtempSync(path.join(tmpdir(), 'berth-vm-e2e-'));
+  shared = path.join(dir, 'shared folder');
+  mkdirSync(shared);
+}, 300_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the VM under qemu', () => {
+  it('boots, answers docker version through the host socket, and powers off cleanly', async () => {
+    const stateDir = path.join(dir, 'state');
+    const manager = new VmManager(config(stateDir), new QemuBackend());
+    const paths = vmPaths(stateDir);
+    try {
+      const status = await manager.start();
+      expect(status.state).toBe('running');
+      expect(status.dockerHost).toBe(`unix://${paths.apiSocket}`);
+      // this host's /dev/kvm is unusable (no vmx/svm): the choice must fall back to TCG
+      if (!/\b(vmx|svm)\b/.test(readFileSync('/proc/cpuinfo', 'utf8'))) expect(status.accelerator).toBe('tcg');
+      process.stderr.write(`vm e2e: boot to first /_ping ${status.bootMs} ms (${status.accelerator})\n`);
+
+      const { stdout } = await run('docker', ['version', '--format', '{{.Server.Platform.Name}}|{{.Server.KernelVersion}}|{{.Server.Os}}'], {
+        env: { ...process.env, DOCKER_HOST: status.dockerHost },
+      });
+      // the guest's kernel, not this host's: the answer came from inside the VM
+      expect(stdout.trim()).toBe(`Berth Engine|${manifest.kernel}|linux`);
+      expect((await manager.status()).healthy).toBe(true);
+      expect(hasExt4Superblock(paths.dataDisk)).toBe(true); // formatted on first boot
+
+      const stopped = await manager.stop();
+      expect(stopped.forced).toBe(false);
+      const console = readFileSync(paths.consoleLog, 'utf8');
+      expect(console).toContain('formatting the data disk');
+      expect(console).toMatch(/berth-init: [\d.]+ halted/);
+      expect(existsSync(paths.apiSocket)).toBe(false);
+      expect((await manager.status()).state).toBe('stopped');
+    } finally {
+      await manager.stop();
+    }
+  }, 180_000);
+
+  it('runs through `berth vm start|status|stop` and keeps the data disk across boots', async () => {
+    expect(existsSync(cli), `${cli} is missing: run npm run build`).toBe(true);
+    const stateDir = path.join(dir, 'state'); // the disk the first test formatted
+    const args = ['--state-dir', stateDir, '--image', imageDir, '--memory', '1024', '--disk', '5', '--share', shared];
+    const diskBefore = statSync(vmPaths(stateDir).dataDisk).size;
+    try {
+      const start = await run(process.execPath, [cli, 'vm', 'start', ...args], { timeout: 150_000 });
+      const dockerHost = start.stdout.trim();
+      expect(dockerHost).toBe(`unix://${vmPaths(stateDir).apiSocket}`);
+      const status = await run(process.execPath, [cli, 'vm', 'status', ...args]);
+      expect(status.stdout).toContain('answers /_ping');
+      const { stdout } = await run('docker', ['version', '--format', '{{.Server.Version}}'], { env: { ...process.env, DOCKER_HOST: dockerHost } });
+      expect(stdout.trim()).not.toBe('');
+      const console = readFileSync(vmPaths(stateDir).consoleLog, 'utf8');
+      expect(console).not.toContain('formatting the data disk'); // reused, not re-created
+      expect(statSync(vmPaths(stateDir).dataDisk).size).toBeGreaterThan(diskBefore); // --disk 5 grew it
+    } finally {
+      const stop = await run(process.execPath, [cli, 'vm', 'stop', ...args], { timeout: 60_000 });
+      expect(stop.stdout.trim()).toBe('VM stopped');
+    }
+    const after = await run(process.execPath, [cli, 'vm', 'status', '--state-dir', stateDir]).catch((e: { stdout: string }) => e);
+    expect(after.stdout.trim()).toBe('stopped');
+  }, 240_000);
+
+  it('mounts shared folders at the same path over a pure cgroup v2 hierarchy where runc and crun run containers', async () => {
+    writeFileSync(path.join(shared, 'hello.txt'), 'from the host\n');
+    const scripts = path.join(dir, 'scripts');
+    mkdirSync(scripts);
+    writeFileSync(path.join(scripts, 'selftest.sh'), selftest(shared));
+    const stateDir = path.join(dir, 'selftest');
+    const backend = new QemuBackend({ exec: ['sh', path.join(scripts, 'selftest.sh')] });
+    const handle = await backend.start({ ...config(stateDir), shares: [shared, scripts] }, vmPaths(stateDir));
+    const code = await Promise.race([handle.exited, new Promise((r) => setTimeout(() => r('timeout'), 90_000))]);
+    if (code === 'timeout') await handle.kill();
+    const out = readFileSync(vmPaths(stateDir).consoleLog, 'utf8');
+    expect(out).toContain('SHARED from the host');
+    expect(out).toMatch(/CGROUP cgroup2 v1=0 .*memory.*pids/); // pure v2, controllers delegated
+    expect(out).toContain('RUNC_CONTAINER_OK');
+    expect(out).toContain('CRUN_CONTAINER_OK');
+    expect(code).toBe(0); // berth-init powered the VM off after the command
+  }, 120_000);
+});
+
+/** Runs inside the guest (busybox sh) in place of berthd. */
+function selftest(sharedDir: string): string {
+  return String.raw`
+echo "SHARED $(cat '${sharedDir}/hello.txt')"
+echo "CGROUP $(awk '$2 == "/sys/fs/cgroup" {print $3}' /proc/mounts) v1=$(grep -c ' cgroup ' /proc/mounts) $(cat /sys/fs/cgroup/cgroup.subtree_control)"
+b=/var/lib/berth/selftest
+mkdir -p $b/rootfs/bin $b/rootfs/proc $b/rootfs/dev $b/rootfs/sys
+cp /usr/bin/busybox $b/rootfs/bin/ && ln -sf busybox $b/rootfs/bin/sh
+cd $b && runc spec
+sed -i 's/"terminal": true/"terminal": false/; s/"sh"$/"sh", "-c", "echo RUNC_CONTAINER_OK"/' config.json
+runc run r1 < /dev/null
+sed -i 's/RUNC_CONTAINER_OK/CRUN_CONTAINER_OK/' config.json
+crun run c1 < /dev/null
+echo SELFTEST_DONE
+`;
+}
