@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ContainerTask, CreateOptions, Task } from './exec-driver';
 import { detectRuntimes, type OciRuntime } from './runtime';
+import { readLogs } from './log-reader';
 import { RuntimeError, ShimDriver } from './shim-driver';
 import { makeBundle, makeBusyboxRootfs } from './test-bundle';
 
@@ -203,6 +204,17 @@ describe('berth-shim with runc', () => {
     tasks.push(missing);
     await expect(missing.start()).rejects.toMatchObject({ status: 400, exitCode: 127 });
     expect((await missing.wait()).exitCode).toBe(127);
+  });
+
+  it('follows the log (logs -f) through rotations until the container exits', async () => {
+    const { task, log } = await container(['sh', '-c', 'sleep 0.2; seq 1 2000; seq 2001 4000 >&2'], {}, { maxSize: 4096, maxFile: 100 });
+    const logs = readLogs(log, { stdout: true, stderr: true, format: 'raw', follow: true, stop: task.wait() });
+    const text = collect(logs);
+    await task.start();
+    expect((await task.wait()).exitCode).toBe(0);
+    const numbers = (await text).trim().split('\n').map(Number);
+    expect(numbers).toEqual(Array.from({ length: 4000 }, (_, i) => i + 1));
+    expect(readdirSync(path.dirname(log)).length).toBeGreaterThan(10);
   });
 
   it('rotates the log by size, keeping max-file whole-record files', async () => {

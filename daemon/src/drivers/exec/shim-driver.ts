@@ -82,6 +82,24 @@ async function readExit(stateDir: string): Promise<ExitStatus | undefined> {
   }
 }
 
+/** Resolves once the shim process for stateDir has exited (a zombie counts: its parent is
+ * init, which reaps when it will), so a caller that deletes sees no shim left. */
+async function shimGone(pid: number, stateDir: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (pid > 0 && Date.now() < deadline) {
+    let stat: string;
+    let cmdline: string;
+    try {
+      [stat, cmdline] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile(`/proc/${pid}/cmdline`, 'utf8')]);
+    } catch {
+      return;
+    }
+    const state = stat[stat.lastIndexOf(')') + 2];
+    if (state === 'Z' || state === 'X' || !cmdline.includes(stateDir)) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 function runShim(shim: string, args: string[]): Promise<{ shimPid: number; pid: number }> {
   return new Promise((resolve, reject) => {
     execFile(shim, args, { timeout: 120_000 }, (err, stdout, stderr) => {
@@ -226,6 +244,7 @@ class ShimTask implements ContainerTask {
     }
     const conn = await this.control?.catch(() => undefined);
     conn?.close();
+    await shimGone(this.shimPid, this.stateDir);
     if (this.record.kind === 'container') await this.cli.delete(this.record.containerId).catch(() => undefined);
     await rm(this.stateDir, { recursive: true, force: true });
   }
