@@ -300,31 +300,38 @@ async function* generate(logPath: string, o: LogReadOptions): AsyncGenerator<Buf
   }
 }
 
-/** Opens the log's files oldest first, the current one last, stopping (exclusive) at the
- * rotated file with inode `after` if given. The shim may rotate while we open them, which
- * shifts every name: the set is re-checked against the names and opened again until it holds. */
+/** Opens the log's files oldest first, the current one last; with `after`, only those newer
+ * than the rotated file with that inode. The shim may rotate while we look, which shifts every
+ * name (and leaves a gap for a moment): the set must contain `after`, hold no inode twice and
+ * still match the names once opened, or it is opened again. */
 async function openChain(logPath: string, after?: number): Promise<{ path: string; fh: FileHandle; ino: number }[]> {
   for (let attempt = 0; ; attempt++) {
     const chain: { path: string; fh: FileHandle; ino: number }[] = [];
-    const names: string[] = [];
+    let found = after === undefined;
     for (let k = 1; ; k++) {
       const name = `${logPath}.${k}`;
-      const st = await stat(name).catch(() => undefined);
-      if (!st || st.ino === after) break;
-      names.unshift(name);
-    }
-    names.push(logPath);
-    for (const name of names) {
       const fh = await openIfExists(name);
-      if (fh) chain.push({ path: name, fh, ino: (await fh.stat()).ino });
+      if (!fh) break;
+      const ino = (await fh.stat()).ino;
+      if (ino === after) {
+        await fh.close();
+        found = true;
+        break;
+      }
+      chain.unshift({ path: name, fh, ino });
     }
-    let steady = true;
+    const fh = await openIfExists(logPath);
+    if (fh) chain.push({ path: logPath, fh, ino: (await fh.stat()).ino });
+    let steady = found && new Set(chain.map((l) => l.ino)).size === chain.length;
     for (const link of chain) {
+      if (!steady) break;
       const st = await stat(link.path).catch(() => undefined);
       if (st?.ino !== link.ino) steady = false;
     }
-    if (steady || attempt >= 50) return chain;
+    // After many tries `after` is taken as deleted (more rotations than max-file kept).
+    if (steady || attempt >= 100) return chain;
     await Promise.all(chain.map((l) => l.fh.close()));
+    await new Promise((r) => setTimeout(r, 1));
   }
 }
 
