@@ -13,6 +13,8 @@ import { listen, parseHost, tlsFor, type Listener } from './api/listeners';
 import { API_VERSION, BERTH_VERSION } from './version';
 import { loadConfig, RELOADABLE, type DaemonConfig } from './config';
 import type { Logger } from './log';
+import { Graph } from './graph/graph';
+import { registerImageJobs, imageDiskUsage } from './graph/jobs';
 
 declare module './engine/engine' {
   interface JobTable {
@@ -64,6 +66,8 @@ function engineId(dataRoot: string): string {
 
 export class Daemon {
   readonly engine: Engine;
+  /** The image store; the container component asks it for rootfs layers and fills `graph.users`. */
+  graph!: Graph;
   private listeners: Listener[] = [];
   private serveJob?: Promise<unknown>;
   private stopServing?: () => void;
@@ -92,7 +96,7 @@ export class Daemon {
     claimPidfile(config.pidfile);
     const daemon = new Daemon(config, log);
     try {
-      daemon.wire();
+      await daemon.wire();
       await daemon.serve(endpoints);
     } catch (err) {
       await daemon.shutdown(0).catch(() => undefined);
@@ -103,16 +107,19 @@ export class Daemon {
   }
 
   /** Registers every component's jobs. Components join here as they land. */
-  private wire(): void {
+  private async wire(): Promise<void> {
+    const graph = await Graph.open({ dataRoot: this.config.dataRoot, storageDriver: this.config.storageDriver, events: this.engine.events, log: this.log.child({ component: 'graph' }) });
+    this.graph = graph;
+    registerImageJobs(this.engine, graph);
     const sources: SystemSources = {
       config: () => this.config,
       host: readHostFacts(),
       engineId: engineId(this.config.dataRoot),
       containerCounts: () => ({ total: 0, running: 0, paused: 0, stopped: 0 }),
-      imageCount: () => 0,
-      storageDriver: () => ({ name: this.config.storageDriver || 'overlay2', status: [] }),
+      imageCount: () => graph.images.list().length,
+      storageDriver: () => ({ name: graph.driver.name, status: graph.driver.status() }),
       runtimes: () => ({ runtimes: {}, defaultRuntime: this.config.defaultRuntime, warnings: [] }),
-      diskUsage: async () => ({ LayersSize: 0, Images: [], Containers: [], Volumes: [], BuildCache: [] }),
+      diskUsage: async (types) => ({ LayersSize: 0, Images: [], Containers: [], Volumes: [], BuildCache: [], ...(types.has('image') ? await imageDiskUsage(graph) : {}) }),
       securityOptions: () => [],
     };
     registerSystemJobs(this.engine, sources);

@@ -126,7 +126,7 @@ export class LocalContentStore implements ContentStore {
   }
 
   /** Streams `source` into a new blob and commits it against `expected` (when given). */
-  async ingestStream(source: AsyncIterable<Buffer>, expected?: { size?: number; digest?: Digest }): Promise<BlobInfo> {
+  async ingestStream(source: AsyncIterable<Buffer> | Iterable<Buffer>, expected?: { size?: number; digest?: Digest }): Promise<BlobInfo> {
     if (expected?.digest && this.has(expected.digest)) {
       // Already here: drain the source so the caller's stream moves on, then verify nothing.
       for await (const chunk of source) void chunk;

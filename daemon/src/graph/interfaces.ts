@@ -57,8 +57,10 @@ export interface ImageRecord {
   chainId?: Digest;
   /** When the image was last tagged (Metadata.LastTagTime), ISO 8601. */
   lastTagTime?: string;
-  /** Digest of the registry manifest it was pulled by, if any (RepoDigests). */
+  /** repo@digest names of the registry manifests it was pulled by (RepoDigests). */
   repoDigests?: string[];
+  /** Manifest blobs kept for the image (an OCI layout it was loaded from, a pull). */
+  manifests?: Digest[];
 }
 
 export interface ImageStore {

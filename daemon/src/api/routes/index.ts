@@ -2,5 +2,6 @@
 import type { Route } from '../router';
 import { systemRoutes } from './system';
 import { jobRoutes } from './jobs';
+import { imageRoutes } from './images';
 
-export const allRoutes = (): Route[] => [...systemRoutes, ...jobRoutes];
+export const allRoutes = (): Route[] => [...systemRoutes, ...imageRoutes, ...jobRoutes];

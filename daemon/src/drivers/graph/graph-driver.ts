@@ -36,7 +36,7 @@ export interface GraphDriver {
    * Unpacks a layer tar into a new layer `id` on top of `parent`. The layer becomes visible only
    * when this resolves; on failure nothing of it is left. Hostile archives are refused (400).
    */
-  applyLayer(id: string, parent: string | undefined, tar: Readable): Promise<AppliedLayer>;
+  applyLayer(id: string, parent: string | undefined, tar: Readable, signal?: AbortSignal): Promise<AppliedLayer>;
   hasLayer(id: string): boolean;
   removeLayer(id: string): Promise<void>;
   /** The directory holding a layer's own files (overlay: its diff; vfs: its full tree). */
@@ -56,6 +56,8 @@ export interface GraphDriver {
   remove(containerId: string): Promise<void>;
   /** Containers that have a writable layer on disk. */
   listContainers(): Promise<string[]>;
+  /** The image layer a container's writable layer sits on (kept by garbage collection). */
+  containerParent(containerId: string): string | undefined;
   /** What the container changed against its image. */
   changes(containerId: string): Promise<Change[]>;
   /** The container's changes as a layer tar (whiteouts as `.wh.` entries), for commit. */

@@ -1,0 +1,343 @@
+// Unpacks one layer tar into a directory, refusing anything that would write outside it: `..`
+// names, hardlinks to outside, and any path whose parent is not a real directory of the layer
+// (a symlink planted by an earlier entry is never followed). Owners, modes, mtimes, xattrs,
+// device nodes and fifos are kept as dockerd keeps them. Whiteouts become what the driver needs:
+// overlay's 0/0 character devices and opaque xattr, or plain deletion for vfs.
+import { createHash } from 'node:crypto';
+import { constants as fsc } from 'node:fs';
+import { lstat, mkdir, open, rm, symlink, link, lchown, lutimes, chmod, utimes, readdir, statfs } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { extract as tarExtract, type Headers } from 'tar-stream';
+import { invalidParameter, EngineError, systemError } from '../../errors';
+import { makeSpecialFiles, setXattrs, type SpecialFile, type Xattr } from './special-files';
+
+export type WhiteoutMode = 'overlay' | 'delete';
+
+export interface ExtractResult {
+  /** Bytes of regular files written. */
+  size: number;
+  /** sha256 of the whole (uncompressed) tar stream. */
+  diffId: string;
+}
+
+const WHITEOUT_PREFIX = '.wh.';
+const OPAQUE = '.wh..wh..opq';
+/** Space kept free on the data root: a layer that would eat into it is refused, not half-written. */
+const RESERVE = 64 * 1024 * 1024;
+
+/** Tests use this: every refusal of a hostile archive is a 400 with this prefix. */
+export const REFUSED = 'refusing to unpack layer';
+
+const refuse = (why: string) => invalidParameter(`${REFUSED}: ${why}`);
+
+/** A tar entry name as a clean path relative to the layer root ('' is the root itself). */
+export function cleanName(name: string): string {
+  const normal = path.posix.normalize('/' + name.replace(/\\/g, '/'));
+  return normal === '/' ? '' : normal.slice(1).replace(/\/$/, '');
+}
+
+/** Entry names must stay inside the layer: `..` components that climb above the root are refused. */
+function safeName(raw: string, what = 'entry'): string {
+  const parts = raw.replace(/\\/g, '/').split('/');
+  let depth = 0;
+  for (const p of parts) {
+    if (p === '..') depth--;
+    else if (p !== '' && p !== '.') depth++;
+    if (depth < 0) throw refuse(`${what} ${JSON.stringify(raw)} points outside the layer`);
+  }
+  return cleanName(raw);
+}
+
+type Kind = 'dir' | 'other';
+
+class LayerWriter {
+  size = 0;
+  private readonly kinds = new Map<string, Kind>();
+  /** Paths this layer wrote, which an opaque marker in the same layer must keep (vfs). */
+  private readonly created = new Set<string>();
+  private readonly dirTimes: { rel: string; mtime: Date }[] = [];
+  private readonly specials = new Map<string, SpecialFile & { uid: number; gid: number; mtime: Date }>();
+  private readonly xattrs: Xattr[] = [];
+  private freeCheckedAt = 0;
+  private free = Number.POSITIVE_INFINITY;
+
+  constructor(private readonly root: string, private readonly mode: WhiteoutMode) {}
+
+  private abs(rel: string): string {
+    return rel === '' ? this.root : path.join(this.root, rel);
+  }
+
+  private async kindOf(rel: string): Promise<Kind | undefined> {
+    const known = this.kinds.get(rel);
+    if (known) return known;
+    if (this.specials.has(rel)) return 'other';
+    try {
+      const st = await lstat(this.abs(rel));
+      const kind: Kind = st.isDirectory() ? 'dir' : 'other';
+      this.kinds.set(rel, kind);
+      return kind;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  /** Makes sure every parent of `rel` is a real directory of this layer, creating missing ones. */
+  private async ensureParents(rel: string, original: string): Promise<void> {
+    const parts = rel.split('/');
+    let cur = '';
+    for (let i = 0; i < parts.length - 1; i++) {
+      cur = cur === '' ? parts[i]! : `${cur}/${parts[i]}`;
+      const kind = await this.kindOf(cur);
+      if (kind === 'dir') continue;
+      if (kind === 'other') throw refuse(`entry ${JSON.stringify(original)} would be written through ${JSON.stringify(cur)}, which is not a directory (a symlink or file planted to escape the layer?)`);
+      await mkdir(this.abs(cur), { mode: 0o755 });
+      this.kinds.set(cur, 'dir');
+    }
+  }
+
+  /** Removes whatever is at `rel` unless it is a directory and `keepDir` is set. */
+  private async clear(rel: string, keepDir: boolean): Promise<boolean> {
+    this.specials.delete(rel);
+    const kind = await this.kindOf(rel);
+    if (kind === undefined) return false;
+    if (kind === 'dir' && keepDir) return true;
+    await rm(this.abs(rel), { recursive: true, force: true });
+    this.kinds.delete(rel);
+    if (kind === 'dir') {
+      for (const k of [...this.kinds.keys()]) if (k.startsWith(rel + '/')) this.kinds.delete(k);
+    }
+    return false;
+  }
+
+  private async checkSpace(bytes: number): Promise<void> {
+    // statfs is cheap, but not per entry: every 256 MiB written, or for any file of that size.
+    if (bytes < 256 * 1024 * 1024 && this.size - this.freeCheckedAt < 256 * 1024 * 1024 && this.free !== Number.POSITIVE_INFINITY) {
+      if (bytes + RESERVE < this.free - (this.size - this.freeCheckedAt)) return;
+    }
+    const st = await statfs(this.root);
+    this.free = st.bavail * st.bsize;
+    this.freeCheckedAt = this.size;
+    if (bytes + RESERVE > this.free) {
+      throw new EngineError(507, `${REFUSED}: an entry of ${bytes} bytes does not fit in the ${this.free} bytes free on the data root (a tar bomb, or the disk is full)`);
+    }
+  }
+
+  async entry(header: Headers, body: AsyncIterable<Buffer>): Promise<void> {
+    const rel = safeName(header.name);
+    const base = path.posix.basename(rel);
+    if (base.startsWith(WHITEOUT_PREFIX)) return this.whiteout(rel, base, header.name);
+    if (rel === '') return; // The layer root's own metadata stays the driver's.
+    await this.ensureParents(rel, header.name);
+    const full = this.abs(rel);
+    const uid = header.uid ?? 0;
+    const gid = header.gid ?? 0;
+    const mode = header.mode ?? 0o644;
+    const mtime = header.mtime ?? new Date(0);
+
+    switch (header.type) {
+      case 'directory': {
+        const existed = await this.clear(rel, true);
+        if (!existed) await mkdir(full, { mode: 0o700 });
+        this.kinds.set(rel, 'dir');
+        await lchown(full, uid, gid);
+        await chmod(full, mode);
+        this.dirTimes.push({ rel, mtime });
+        break;
+      }
+      case 'file':
+      case 'contiguous-file': {
+        await this.clear(rel, false);
+        const size = header.size ?? 0;
+        await this.checkSpace(size);
+        // O_EXCL|O_NOFOLLOW: the path was just cleared; anything there now is not ours to follow.
+        const fh = await open(full, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+        try {
+          let pos = 0;
+          for await (const chunk of body) {
+            let off = 0;
+            while (off < chunk.length) {
+              const { bytesWritten } = await fh.write(chunk, off, chunk.length - off, pos);
+              off += bytesWritten;
+              pos += bytesWritten;
+            }
+          }
+          await fh.chown(uid, gid);
+          await fh.chmod(mode);
+          await fh.utimes(mtime, mtime);
+        } finally {
+          await fh.close();
+        }
+        this.kinds.set(rel, 'other');
+        this.size += size;
+        break;
+      }
+      case 'symlink': {
+        await this.clear(rel, false);
+        // The target is data: it is never followed while unpacking, so it may point anywhere.
+        await symlink(header.linkname ?? '', full);
+        await lchown(full, uid, gid);
+        await lutimes(full, mtime, mtime);
+        this.kinds.set(rel, 'other');
+        break;
+      }
+      case 'link': {
+        const target = safeName(header.linkname ?? '', 'hardlink target');
+        if (target === '') throw refuse(`hardlink ${JSON.stringify(header.name)} has no target`);
+        await this.ensureParents(target, header.linkname ?? '');
+        const targetKind = await this.kindOf(target);
+        if (targetKind === 'dir') throw refuse(`hardlink ${JSON.stringify(header.name)} points at a directory`);
+        const pending = this.specials.get(target);
+        await this.clear(rel, false);
+        if (pending) {
+          this.specials.set(rel, { ...pending, path: rel });
+        } else {
+          if (targetKind === undefined) throw refuse(`hardlink ${JSON.stringify(header.name)} points at ${JSON.stringify(header.linkname)}, which is not in the layer`);
+          await link(this.abs(target), full);
+        }
+        this.kinds.set(rel, 'other');
+        break;
+      }
+      case 'character-device':
+      case 'block-device':
+      case 'fifo': {
+        await this.clear(rel, false);
+        const kind = header.type === 'fifo' ? 'p' : header.type === 'block-device' ? 'b' : 'c';
+        this.specials.set(rel, { path: rel, kind, mode, major: header.devmajor ?? 0, minor: header.devminor ?? 0, uid, gid, mtime });
+        this.kinds.set(rel, 'other');
+        break;
+      }
+      default:
+        // Other types (GNU volume headers, sparse maps) carry nothing a layer needs.
+        for await (const chunk of body) void chunk;
+        return;
+    }
+    this.created.add(rel);
+    this.collectXattrs(rel, header);
+  }
+
+  private collectXattrs(rel: string, header: Headers): void {
+    const pax = (header as Headers & { pax?: Record<string, string> }).pax;
+    if (!pax) return;
+    for (const [key, value] of Object.entries(pax)) {
+      if (!key.startsWith('SCHILY.xattr.')) continue;
+      const name = key.slice('SCHILY.xattr.'.length);
+      // overlay's own attributes (opaque, redirect, metacopy) would let a layer reshape the mount.
+      if (name.startsWith('trusted.overlay.')) continue;
+      // tar-stream decodes PAX records as UTF-8, so a binary value that is not valid UTF-8 cannot be
+      // restored byte for byte: skip it rather than write a corrupted one.
+      if (value.includes('\uFFFD')) continue;
+      this.xattrs.push({ path: rel, name, value: Buffer.from(value, 'utf8') });
+    }
+  }
+
+  private async whiteout(rel: string, base: string, original: string): Promise<void> {
+    const dir = path.posix.dirname(rel) === '.' ? '' : path.posix.dirname(rel);
+    if (dir !== '') await this.ensureParents(rel, original);
+    if (base === OPAQUE) {
+      if (this.mode === 'overlay') {
+        this.xattrs.push({ path: dir === '' ? '.' : dir, name: 'trusted.overlay.opaque', value: Buffer.from('y') });
+      } else {
+        // Everything below the directory that an earlier layer put there disappears.
+        for (const name of await readdir(this.abs(dir))) {
+          const child = dir === '' ? name : `${dir}/${name}`;
+          if (![...this.created].some((c) => c === child || c.startsWith(child + '/'))) await this.clear(child, false);
+        }
+      }
+      return;
+    }
+    const name = base.slice(WHITEOUT_PREFIX.length);
+    if (name === '' || name === '.' || name === '..') throw refuse(`whiteout ${JSON.stringify(original)} names no file`);
+    const target = dir === '' ? name : `${dir}/${name}`;
+    await this.clear(target, false);
+    if (this.mode === 'overlay') {
+      this.specials.set(target, { path: target, kind: 'c', mode: 0, major: 0, minor: 0, uid: 0, gid: 0, mtime: new Date(0) });
+      this.kinds.set(target, 'other');
+    }
+  }
+
+  /** Makes the batched files and attributes, then sets directory times last (children change them). */
+  async finish(): Promise<void> {
+    const specials = [...this.specials.values()];
+    await makeSpecialFiles(this.root, specials);
+    for (const s of specials) {
+      const full = this.abs(s.path);
+      await lchown(full, s.uid, s.gid);
+      if (s.mtime.getTime() !== 0) await lutimes(full, s.mtime, s.mtime);
+    }
+    await setXattrs(this.root, this.xattrs);
+    for (let i = this.dirTimes.length - 1; i >= 0; i--) {
+      const { rel, mtime } = this.dirTimes[i]!;
+      await utimes(this.abs(rel), mtime, mtime);
+    }
+  }
+}
+
+/** Resolves when a writable drains, or when it is destroyed (so a failed consumer never strands the feeder). */
+export function drained(w: NodeJS.EventEmitter & { destroyed?: boolean }): Promise<void> {
+  if (w.destroyed) return Promise.reject(new Error('the archive reader stopped'));
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      w.off('drain', done);
+      w.off('close', closed);
+      resolve();
+    };
+    const closed = () => {
+      w.off('drain', done);
+      reject(new Error('the archive reader stopped'));
+    };
+    w.once('drain', done);
+    w.once('close', closed);
+  });
+}
+
+/**
+ * Unpacks an uncompressed layer tar into `root` (which exists: empty for overlay, a copy of the
+ * parent for vfs). The whole stream is read, trailing padding included, so `diffId` is the digest
+ * of exactly the bytes given.
+ */
+export async function extractLayer(tar: Readable, root: string, mode: WhiteoutMode, signal?: AbortSignal): Promise<ExtractResult> {
+  const hash = createHash('sha256');
+  const parser = tarExtract();
+  const writer = new LayerWriter(root, mode);
+
+  const feed = (async () => {
+    try {
+      for await (const chunk of tar as AsyncIterable<Buffer>) {
+        if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('cancelled');
+        hash.update(chunk);
+        if (!parser.write(chunk)) await drained(parser);
+      }
+      parser.end();
+    } catch (err) {
+      parser.destroy(err as Error);
+      throw err;
+    }
+  })();
+
+  const consume = (async () => {
+    for await (const entry of parser) {
+      await writer.entry(entry.header, entry as AsyncIterable<Buffer>);
+      // Whatever the writer did not read of the entry must still be drained for the next one.
+      entry.resume();
+    }
+  })();
+
+  try {
+    await Promise.all([feed, consume]);
+  } catch (err) {
+    tar.destroy();
+    parser.destroy();
+    await Promise.allSettled([feed, consume]);
+    if (err instanceof EngineError) throw err;
+    if (signal?.aborted) throw err;
+    const e = err as NodeJS.ErrnoException;
+    if (/Unexpected end of data|Invalid tar header|Invalid header|Stream was destroyed|Premature close/i.test(e.message ?? '')) {
+      throw invalidParameter(`${REFUSED}: the archive is corrupt or truncated: ${e.message}`);
+    }
+    throw systemError(`unpacking layer failed: ${e.message}`, err);
+  }
+  await writer.finish();
+  return { size: writer.size, diffId: `sha256:${hash.digest('hex')}` };
+}

@@ -1,0 +1,41 @@
+// Mounting and unmounting through util-linux's mount(8): Node has no mount(2).
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { systemError } from '../../errors';
+
+export function run(command: string, args: string[], cwd?: string): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? 1, stderr: stderr.trim() }));
+  });
+}
+
+/** mountinfo escapes space, tab, newline and backslash as \ooo. */
+function unescape(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+export function isMounted(target: string): boolean {
+  const info = readFileSync('/proc/self/mountinfo', 'utf8');
+  for (const line of info.split('\n')) {
+    const fields = line.split(' ');
+    if (fields.length > 4 && unescape(fields[4]!) === target) return true;
+  }
+  return false;
+}
+
+export async function mountOverlay(cwd: string, options: string, target: string): Promise<void> {
+  const r = await run('mount', ['-t', 'overlay', 'overlay', '-o', options, target], cwd);
+  if (r.code !== 0) throw systemError(`error mounting the container's root filesystem (overlay on ${target}): ${r.stderr}`);
+}
+
+export async function unmount(target: string): Promise<void> {
+  if (!isMounted(target)) return;
+  let r = await run('umount', [target]);
+  // A process still using it (a shell cd'ed in) would keep it busy: detach it instead of failing.
+  if (r.code !== 0 && isMounted(target)) r = await run('umount', ['-l', target]);
+  if (r.code !== 0 && isMounted(target)) throw systemError(`error unmounting ${target}: ${r.stderr}`);
+}
