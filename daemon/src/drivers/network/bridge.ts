@@ -1,0 +1,96 @@
+// The bridge driver's kernel side: Linux bridges, network namespaces kept as bind-mounted files,
+// and veth pairs with one end on a bridge and the other (eth0, eth1…) in a container's namespace.
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { command, ipBatch, mustRun } from './command';
+import { isMounted } from '../graph/mounts';
+
+export async function linkExists(name: string): Promise<boolean> {
+  return (await command('ip', ['link', 'show', 'dev', name])).code === 0;
+}
+
+/** Creates the bridge (or takes the existing one), gives it the gateway address and brings it up. */
+export async function ensureBridge(name: string, gatewayCidr: string, mtu?: number): Promise<void> {
+  const lines: string[] = [];
+  if (!(await linkExists(name))) lines.push(`link add name ${name} type bridge${mtu ? ` mtu ${mtu}` : ''}`);
+  lines.push(`addr replace ${gatewayCidr} dev ${name}`, `link set dev ${name} up`);
+  await ipBatch(`error creating bridge ${name}`, lines);
+  // Published ports reached on 127.0.0.1 are DNATed onto this bridge: only this interface accepts
+  // loopback sources, the host's others are untouched.
+  writeFileSync(`/proc/sys/net/ipv4/conf/${name}/route_localnet`, '1');
+}
+
+export async function deleteLink(name: string): Promise<void> {
+  if (await linkExists(name)) await mustRun(`error removing ${name}`, 'ip', ['link', 'del', 'dev', name]);
+}
+
+/** Interfaces attached to a bridge. */
+export async function bridgePorts(bridge: string): Promise<string[]> {
+  const r = await command('ip', ['-j', 'link', 'show', 'master', bridge]);
+  if (r.code !== 0 || !r.stdout.trim()) return [];
+  return (JSON.parse(r.stdout) as { ifname: string }[]).map((l) => l.ifname);
+}
+
+/** The host's IPv4 routes' destinations, so new subnets avoid them. */
+export async function hostRoutes(): Promise<string[]> {
+  const r = await mustRun('error reading the routing table', 'ip', ['-j', '-4', 'route', 'show', 'table', 'all']);
+  return (JSON.parse(r) as { dst: string; type?: string }[])
+    .filter((route) => route.dst !== 'default' && (!route.type || route.type === 'unicast'))
+    .map((route) => (route.dst.includes('/') ? route.dst : `${route.dst}/32`));
+}
+
+/** A new network namespace kept alive by a bind mount at `file`, loopback up. */
+export async function createNetns(file: string): Promise<void> {
+  closeSync(openSync(file, 'a'));
+  await mustRun(`error creating the network namespace ${file}`, 'unshare', [`--net=${file}`, 'ip', 'link', 'set', 'lo', 'up']);
+}
+
+export async function deleteNetns(file: string): Promise<void> {
+  if (isMounted(file)) {
+    const r = await command('umount', [file]);
+    if (r.code !== 0 && isMounted(file)) await mustRun(`error removing the network namespace ${file}`, 'umount', ['-l', file]);
+  }
+  rmSync(file, { force: true });
+}
+
+export interface VethSpec {
+  bridge: string;
+  hostName: string;
+  netns: string;
+  /** Name inside the namespace: eth0, eth1… */
+  ifname: string;
+  address: string;
+  prefixLen: number;
+  mac: string;
+  /** Set on the container's first network: its default route. */
+  gateway?: string;
+  mtu?: number;
+}
+
+/** Creates the pair with its inner end directly in the namespace, then addresses it. */
+export async function attachVeth(v: VethSpec): Promise<void> {
+  const mtu = v.mtu ? ` mtu ${v.mtu}` : '';
+  await ipBatch(`error creating the veth pair for ${v.ifname}`, [
+    `link add name ${v.hostName}${mtu} type veth peer name ${v.ifname}${mtu} netns ${v.netns}`,
+    `link set dev ${v.hostName} master ${v.bridge} up`,
+  ]);
+  try {
+    await ipBatch(`error configuring ${v.ifname} in the container's network namespace`, [
+      `link set dev ${v.ifname} address ${v.mac}`,
+      `addr add ${v.address}/${v.prefixLen} dev ${v.ifname}`,
+      `link set dev ${v.ifname} up`,
+      ...(v.gateway ? [`route replace default via ${v.gateway} dev ${v.ifname}`] : []),
+    ], v.netns);
+  } catch (err) {
+    await deleteLink(v.hostName).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** dockerd derives the MAC from the address: 02:42 then the four bytes of the IPv4 address. */
+export function macFor(ip: string): string {
+  return ['02', '42', ...ip.split('.').map((b) => Number(b).toString(16).padStart(2, '0'))].join(':');
+}
+
+export function ipForwarding(): boolean {
+  return readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim() === '1';
+}

@@ -1,0 +1,111 @@
+// The networkdriver's state on disk: <data-root>/networks/<id>.json per network (its IPAM
+// allocations included) and <data-root>/networks/sandboxes/<container>.json per container. Every
+// write is atomic (temporary file, fsync, rename); these files are the truth, memory their cache.
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { NetworkRecord } from './network-driver';
+import type { PortRequest, PublishedPort } from './ports';
+
+/** One container's network: what it asked for, and what is wired while it runs. */
+export interface SandboxRecord {
+  id: string;
+  /** Without the leading slash. */
+  name: string;
+  hostname: string;
+  domainname: string;
+  /** bridge, host, none, container:<id>, or a network id. */
+  mode: string;
+  /** Network id → endpoint, in the order they were attached (the first carries the default route). */
+  endpoints: Record<string, EndpointState>;
+  ports: PortRequest[];
+  exposed: string[];
+  dns: string[];
+  dnsSearch: string[];
+  dnsOptions: string[];
+  extraHosts: string[];
+  /** Set while wired. */
+  netns?: string;
+  sandboxId?: string;
+  published?: PublishedPort[];
+  etcDir?: string;
+}
+
+export interface EndpointState {
+  networkId: string;
+  endpointId: string;
+  aliases: string[];
+  /** --ip and --mac-address as asked. */
+  ipv4?: string;
+  mac?: string;
+  driverOpts?: Record<string, string>;
+  links?: string[];
+  /** Set while wired. */
+  ip?: string;
+  macAddress?: string;
+  hostVeth?: string;
+  ifname?: string;
+}
+
+export function writeAtomic(file: string, data: string): void {
+  const tmp = `${file}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeFileSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+  const dir = openSync(path.dirname(file), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}
+
+function readAll<T>(dir: string): T[] {
+  const out: T[] = [];
+  for (const f of readdirSync(dir)) {
+    if (!f.endsWith('.json')) continue;
+    try {
+      out.push(JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as T);
+    } catch {
+      // A torn temporary file cannot be here (writes rename); an unreadable record is skipped.
+    }
+  }
+  return out;
+}
+
+export class NetworkStore {
+  private readonly sandboxDir: string;
+
+  constructor(readonly root: string) {
+    this.sandboxDir = path.join(root, 'sandboxes');
+    mkdirSync(this.sandboxDir, { recursive: true, mode: 0o700 });
+  }
+
+  networks(): NetworkRecord[] {
+    return readAll<NetworkRecord>(this.root);
+  }
+
+  sandboxes(): SandboxRecord[] {
+    return readAll<SandboxRecord>(this.sandboxDir);
+  }
+
+  saveNetwork(n: NetworkRecord): void {
+    writeAtomic(path.join(this.root, `${n.Id}.json`), JSON.stringify(n, null, 1));
+  }
+
+  deleteNetwork(id: string): void {
+    rmSync(path.join(this.root, `${id}.json`), { force: true });
+  }
+
+  saveSandbox(s: SandboxRecord): void {
+    writeAtomic(path.join(this.sandboxDir, `${s.id}.json`), JSON.stringify(s, null, 1));
+  }
+
+  deleteSandbox(id: string): void {
+    rmSync(path.join(this.sandboxDir, `${id}.json`), { force: true });
+  }
+}
