@@ -13,6 +13,8 @@
 
 #include "attach.h"
 
+#define OUTPUT_PIPE_SIZE (1 << 20)
+
 long read_oom_kills(const char *file)
 {
 	FILE *f = fopen(file, "re");
@@ -149,6 +151,9 @@ int launch(const char *verb, char *err, size_t err_len)
 		}
 		for (int i = 0; i < 2; i++) {
 			if (pipe2(p, O_CLOEXEC) < 0) goto sys_fail;
+			/* A deeper pipe lets a chatty container run ahead while the log is written; it
+			 * may be refused (pipe-max-size, pipe-user-pages-soft), which only costs speed. */
+			(void)fcntl(p[0], F_SETPIPE_SZ, OUTPUT_PIPE_SIZE);
 			S.out_fd[i] = p[0];
 			child[i + 1] = p[1];
 		}

@@ -1,7 +1,7 @@
 // Real busybox containers through berth-shim and runc: output to the log and to attached
 // clients, a pty with resize, stdin, exit codes, exec, re-adoption by a new driver, rotation.
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +10,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ContainerTask, CreateOptions, Task } from './exec-driver';
 import { detectRuntimes, type OciRuntime } from './runtime';
 import { readLogs } from './log-reader';
-import { RuntimeError, ShimDriver } from './shim-driver';
+import { build } from 'esbuild';
+import { RuntimeError, ShimDriver, defaultShimPath } from './shim-driver';
 import { makeBundle, makeBusyboxRootfs } from './test-bundle';
 
 let root: string;
@@ -45,9 +46,9 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function container(args: string[], opts: Partial<CreateOptions> = {}, limits: { maxSize?: number; maxFile?: number } = {}): Promise<{ task: ContainerTask; id: string; log: string }> {
+async function container(args: string[], opts: Partial<CreateOptions> = {}, limits: { maxSize?: number; maxFile?: number } = {}, memoryLimit?: number): Promise<{ task: ContainerTask; id: string; log: string }> {
   const id = `t${process.pid}x${++seq}`;
-  const bundle = await makeBundle(path.join(root, 'b', id), rootfs, { args, tty: opts.tty, cgroupsPath: `/berth-${id}` });
+  const bundle = await makeBundle(path.join(root, 'b', id), rootfs, { args, tty: opts.tty, cgroupsPath: `/berth-${id}`, memoryLimit });
   const log = path.join(root, 'logs', id, 'log');
   execFileSync('mkdir', ['-p', path.dirname(log)]);
   const task = await driver.create(id, { bundle, tty: false, openStdin: false, log: { path: log, ...limits }, ...opts });
@@ -168,6 +169,52 @@ describe('berth-shim with runc', () => {
     await task.wait();
     const restored = await newDriver().restore();
     expect(restored).toMatchObject([{ id, status: 'exited', exit: { exitCode: 5 } }]);
+  });
+
+  it('reports an OOM kill', async () => {
+    const { task } = await container(['tail', '/dev/zero'], {}, {}, 16 << 20);
+    await task.start();
+    expect(await task.wait()).toMatchObject({ exitCode: 137, signal: 9, oomKilled: true });
+  });
+
+  it('survives the death of the berthd that started it (kill -9), and a new one takes over', async () => {
+    // A real second process plays berthd: it creates, starts and attaches, then is SIGKILLed.
+    const id = `t${process.pid}x${++seq}`;
+    const bundle = await makeBundle(path.join(root, 'b', id), rootfs, {
+      args: ['sh', '-c', 'while read l; do echo "got $l"; [ "$l" = quit ] && exit 9; done'],
+      cgroupsPath: `/berth-${id}`,
+    });
+    const log = path.join(root, 'logs', id, 'log');
+    mkdirSync(path.dirname(log), { recursive: true });
+    const entry = path.join(root, `berthd-${id}.ts`);
+    writeFileSync(entry, `
+      import { ShimDriver } from ${JSON.stringify(path.join(__dirname, 'shim-driver.ts'))};
+      import { detectRuntimes } from ${JSON.stringify(path.join(__dirname, 'runtime.ts'))};
+      const [stateRoot, id, bundle, log, shimPath] = process.argv.slice(2);
+      const driver = new ShimDriver({ stateRoot, runtimes: await detectRuntimes(), defaultRuntime: 'runc', shimPath });
+      const task = await driver.create(id, { bundle, tty: false, openStdin: true, log: { path: log } });
+      const s = await task.attach({ stdin: true, stdout: true });
+      s.stdout.pipe(process.stdout);
+      await task.start();
+      s.stdin!.write('hello\\n');
+    `);
+    await build({ entryPoints: [entry], outfile: `${entry}.mjs`, bundle: true, platform: 'node', format: 'esm', logLevel: 'error' });
+    const berthd = spawn(process.execPath, [`${entry}.mjs`, path.join(root, 's'), id, bundle, log, defaultShimPath()], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await waitFor(berthd.stdout, /got hello/);
+    berthd.kill('SIGKILL');
+    await new Promise((r) => berthd.once('exit', r));
+
+    const [restored] = (await newDriver().restore()).filter((r) => r.id === id);
+    expect(restored.status).toBe('running');
+    const task = restored.task!;
+    tasks.push(task);
+    expect((await task.state()).status).toBe('running');
+    const session = await task.attach({ stdin: true, stdout: true });
+    const out = collect(session.stdout);
+    session.stdin!.write('quit\n');
+    expect((await task.wait()).exitCode).toBe(9);
+    expect(await out).toBe('got quit\n');
+    expect(readFileSync(log, 'utf8')).toMatch(/stdout F got hello\n.*stdout F got quit\n$/s);
   });
 
   it('pauses and resumes through the runtime', async () => {

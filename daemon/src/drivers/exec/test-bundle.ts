@@ -3,7 +3,7 @@
 import { copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-const APPLETS = ['sh', 'echo', 'cat', 'tty', 'stty', 'sleep', 'true', 'ls', 'head', 'yes', 'seq', 'printf', 'kill', 'ps'];
+const APPLETS = ['sh', 'echo', 'cat', 'tty', 'stty', 'sleep', 'true', 'ls', 'head', 'yes', 'seq', 'printf', 'kill', 'ps', 'tail'];
 
 const CAPS = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE'];
 
