@@ -6,6 +6,11 @@ import { coalesce, type Emit } from './broadcaster.js';
 import type { EngineService } from './engine-service.js';
 import { containerView } from './views.js';
 
+/** The state a container is in once the engine has applied an event's action. */
+const stateAfter: Record<string, string> = {
+  create: 'created', start: 'running', unpause: 'running', pause: 'paused', die: 'exited', stop: 'exited',
+};
+
 export class ContainersService {
   private readonly byId = new Map<string, ContainerView>();
   private readonly publish: () => void;
@@ -45,14 +50,21 @@ export class ContainersService {
     }
     // exec_* and health events do not change the row; everything else may.
     if (event.Action?.startsWith('exec_') || event.Action === 'top' || event.Action === 'resize') return;
-    // The list endpoint (filtered to this id) gives the status line that inspect lacks.
-    const found = await client.listContainers(true, { id: [id] }).then(
-      (all) => all.find((c) => c.Id === id),
-      () => undefined,
-    );
-    if (found) this.byId.set(id, containerView(found));
-    else this.byId.delete(id);
-    this.publish();
+    // The list endpoint (filtered to this id) gives the status line that inspect lacks. dockerd
+    // emits some events before its list view is updated (pause, unpause), so when the listed
+    // state is not yet the one the event implies, ask again a little later.
+    const expected = stateAfter[event.Action ?? ''];
+    for (let attempt = 0; attempt < 6; attempt++) {
+      const found = await client.listContainers(true, { id: [id] }).then(
+        (all) => all.find((c) => c.Id === id),
+        () => undefined,
+      );
+      if (found) this.byId.set(id, containerView(found));
+      else this.byId.delete(id);
+      this.publish();
+      if (!found || !expected || found.State === expected) return;
+      await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+    }
   }
 
   // Actions: the engine's events bring the new state back, so nothing is patched by hand here.

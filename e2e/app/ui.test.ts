@@ -1,0 +1,131 @@
+// The app in Chromium against a real engine, through web mode: what a person sees and does.
+// Screenshots of each view land in test-artifacts/app/.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import {
+  docker, launchBrowser, removeContainers, screenshot, startTestEngine, startWebMode, testImage, uniqueName,
+  type Browser, type TestEngine, type WebMode,
+} from './harness';
+
+let engine: TestEngine;
+let web: WebMode;
+let browser: Browser;
+let page: Page;
+const logger = uniqueName('logger');
+const shell = uniqueName('shell');
+const victim = uniqueName('victim');
+const grouped = uniqueName('grouped');
+const names = [logger, shell, victim, grouped];
+
+beforeAll(async () => {
+  engine = await startTestEngine();
+  await docker(engine, 'run', '-d', '--name', logger, testImage, 'sh', '-c',
+    'i=0; while [ $i -lt 40 ]; do echo "line $i from stdout"; echo "problem $i on stderr" >&2; i=$((i+1)); done; echo needle-in-the-log; sleep 3600');
+  await docker(engine, 'run', '-d', '--name', shell, testImage, 'sleep', '3600');
+  // Exits on SIGTERM (a bare sleep as PID 1 ignores it, and stop would wait its 10 s for the kill).
+  await docker(engine, 'run', '-d', '--name', victim, testImage, 'sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done');
+  await docker(engine, 'run', '-d', '--name', grouped, '--label', 'com.docker.compose.project=berthdemo', testImage, 'sleep', '3600');
+  web = await startWebMode(engine.endpoint);
+  browser = await launchBrowser();
+  page = browser.page;
+  await page.goto(web.url);
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await web?.stop();
+  await removeContainers(engine, names);
+  await engine?.stop();
+});
+
+const row = (name: string) => page.locator(`[data-container="${name}"]`);
+
+/** Reads every line of the xterm buffer (what the terminal holds, not just what is drawn). */
+function terminalText(): Promise<string> {
+  return page.evaluate(() => {
+    const el = document.querySelector('[data-testid=terminal]') as (HTMLElement & { terminal?: { buffer: { active: { length: number; getLine(i: number): { translateToString(trim: boolean): string } | undefined } } } }) | null;
+    const buffer = el?.terminal?.buffer.active;
+    if (!buffer) return '';
+    const lines: string[] = [];
+    for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i)?.translateToString(true) ?? '');
+    return lines.join('\n');
+  });
+}
+
+describe(`the app in web mode against ${process.env.BERTH_APP_ENGINE ?? 'reference'}`, () => {
+  it('lists the containers the docker CLI started, grouped by compose project', async () => {
+    for (const name of names) await row(name).waitFor({ timeout: 15_000 });
+    expect(await row(logger).getAttribute('data-state')).toBe('running');
+    await expect.poll(() => page.locator('.group-row', { hasText: 'berthdemo' }).count()).toBe(1);
+    await page.locator('.engine[data-connection="connected"]').waitFor();
+    await screenshot(page, 'containers');
+  });
+
+  it('stops a container by click, and the engine agrees', async () => {
+    await page.getByRole('button', { name: `Stop ${victim}`, exact: true }).click();
+    await page.locator(`[data-container="${victim}"][data-state="exited"]`).waitFor({ timeout: 30_000 });
+    expect(await docker(engine, 'inspect', '-f', '{{.State.Status}}', victim)).toBe('exited');
+    await page.getByRole('button', { name: `Start ${victim}`, exact: true }).click();
+    await page.locator(`[data-container="${victim}"][data-state="running"]`).waitFor({ timeout: 30_000 });
+  });
+
+  it('updates a row from engine events when the CLI changes a container', async () => {
+    await docker(engine, 'pause', victim);
+    await page.locator(`[data-container="${victim}"][data-state="paused"]`).waitFor({ timeout: 15_000 });
+    await docker(engine, 'unpause', victim);
+    await page.locator(`[data-container="${victim}"][data-state="running"]`).waitFor({ timeout: 15_000 });
+  });
+
+  it('shows real log output and search finds a line', async () => {
+    await row(logger).locator('.name').click();
+    await page.locator('.log-line', { hasText: 'needle-in-the-log' }).waitFor({ timeout: 15_000 });
+    await page.getByLabel('Search log').fill('line 3 from');
+    await page.getByLabel('Search log').press('Enter');
+    await expect.poll(() => page.locator('.match-count').textContent()).toBe('1/1');
+    await expect.poll(() => page.locator('.log-line.current').textContent()).toBe('line 3 from stdout');
+    // stderr is kept apart from stdout (the multiplexed stream's framing) and marked as such.
+    await page.getByLabel('Search log').fill('problem 7 on');
+    await page.getByLabel('Search log').press('Enter');
+    await expect.poll(() => page.locator('.log-line.current').textContent()).toBe('problem 7 on stderr');
+    expect(await page.locator('.log-line.current').getAttribute('class')).toContain('stderr');
+    await page.getByLabel('Search log').fill('line 3 from');
+    await page.getByLabel('Search log').press('Enter');
+    await screenshot(page, 'container-logs');
+  });
+
+  it('runs echo in a terminal and the text appears in the xterm buffer', async () => {
+    await page.getByRole('button', { name: 'Back to containers' }).click();
+    await row(shell).locator('.name').click();
+    await page.getByRole('tab', { name: 'Terminal' }).click();
+    await expect.poll(terminalText, { timeout: 15_000 }).toMatch(/[#$] $/m);
+    await page.locator('[data-testid=terminal]').click();
+    await page.keyboard.type('echo berth-$((6*7))\n');
+    await expect.poll(terminalText, { timeout: 15_000 }).toContain('\nberth-42');
+    await screenshot(page, 'container-terminal');
+  });
+
+  it('shows inspect and stats for a running container', async () => {
+    await page.getByRole('tab', { name: 'Inspect' }).click();
+    await expect.poll(() => page.locator('.inspect').textContent(), { timeout: 15_000 }).toContain(`"Name": "/${shell}"`);
+    await screenshot(page, 'container-inspect');
+    await page.getByRole('tab', { name: 'Stats' }).click();
+    await page.locator('.stats').waitFor({ timeout: 20_000 });
+    await screenshot(page, 'container-stats');
+  });
+
+  it('lists images with the test image, and shows Activity', async () => {
+    await page.getByRole('button', { name: /^Images/ }).click();
+    await page.locator(`[data-image="${testImage}"]`).waitFor({ timeout: 15_000 });
+    await screenshot(page, 'images');
+    await page.getByRole('button', { name: /^Activity/ }).click();
+    await page.locator('section[aria-label="Activity"]').waitFor();
+    await screenshot(page, 'activity');
+  });
+
+  it('switches to the dark theme', async () => {
+    await page.getByRole('button', { name: /^Containers/ }).click();
+    await page.getByLabel('Theme').selectOption('dark');
+    await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await screenshot(page, 'containers-dark');
+  });
+});
