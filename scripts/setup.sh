@@ -11,7 +11,7 @@ APT_NEEDS=(
   "runc:runc" "crun:crun" "nft:nftables" "iptables:iptables" "ip:iproute2"
   "gcc:gcc" "make:make" "skopeo:skopeo" "umoci:umoci" "docker-registry:docker-registry"
   "/bin/busybox:busybox-static" "debootstrap:debootstrap" "htpasswd:apache2-utils"
-  "zstd:zstd" "jq:jq" "openssl:openssl" "tmux:tmux" "script:bsdutils" "socat:socat" "curl:curl"
+  "zstd:zstd" "setfattr:attr" "jq:jq" "openssl:openssl" "tmux:tmux" "script:bsdutils" "socat:socat" "curl:curl"
   "chromium:chromium" "qemu-system-x86_64:qemu-system-x86" "qemu-img:qemu-utils"
   "cpio:cpio" "mkfs.ext4:e2fsprogs" "xz:xz-utils" "docker-compose:docker-compose"
   "/usr/sbin/dockerd:docker.io"

@@ -197,6 +197,10 @@ function teeToBlob(graph: Graph, source: Readable, expected: Digest): { stream: 
         await w.write(chunk);
         yield chunk;
       }
+      const actual = w.digest();
+      if (actual !== expected) {
+        throw invalidParameter(`layer digest mismatch: the image config says ${expected} but the layer's content is ${actual}: the archive is corrupt or was tampered with`);
+      }
       await w.commit({ digest: expected });
       finish();
     } catch (err) {
