@@ -5,11 +5,13 @@
 // Containers and published ports join here when berthd runs containers.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageFromDir, vmPaths, type VmConfig } from '../app/main/vm/config.js';
+import { freeLoopbackPort } from '../app/main/vm/free-port.js';
 import { VmManager } from '../app/main/vm/manager.js';
 import { QemuBackend } from '../app/main/vm/qemu.js';
 import { repoRoot } from './berthd.js';
@@ -26,6 +28,16 @@ function config(stateDir: string): VmConfig {
     name: 'e2e', stateDir, image: imageFromDir(imageDir), resources: { cpus: 2, memoryMiB: 1024, diskGiB: 4 },
     shares: [shared], stopTimeoutSec: 20, bootTimeoutSec: 120,
   };
+}
+
+function tcpPing(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/_ping', timeout: 10_000, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => { body += d.toString(); });
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
 }
 
 function hasExt4Superblock(file: string): boolean {
@@ -68,6 +80,14 @@ describe('the VM under qemu', () => {
       expect(stdout.trim()).toBe(`Berth Engine|${manifest.kernel}|linux`);
       expect((await manager.status()).healthy).toBe(true);
       expect(hasExt4Superblock(paths.dataDisk)).toBe(true); // formatted on first boot
+
+      // published ports ride on QMP hostfwd rules: forward a spare host port to the guest's API listener
+      const port = await freeLoopbackPort();
+      const forward = { proto: 'tcp' as const, hostIp: '127.0.0.1', hostPort: port, guestPort: 2375 };
+      await manager.addPortForward(forward);
+      expect(await tcpPing(port)).toBe('OK');
+      await manager.removePortForward(forward);
+      await expect(tcpPing(port)).rejects.toThrow(/ECONNREFUSED/);
 
       const stopped = await manager.stop();
       expect(stopped.forced).toBe(false);

@@ -43,8 +43,8 @@ PKG_VERSIONS=$(dpkg-query -W -f='${Package}=${Version}\n' $HOST_PKGS) || die "mi
 
 # Modules the guest may need, resolved with their dependencies. Stage 1 loads the block/fs ones;
 # berth-init loads the boot-critical rest; anything else autoloads through request_module.
-STAGE1_MODULES="virtio_mmio virtio_pci virtio_blk virtio_rng ext4 overlay"
-ROOT_MODULES="$STAGE1_MODULES virtio_net virtio_console virtio_balloon 9pnet_virtio 9p
+STAGE1_MODULES="virtio_mmio virtio_pci virtio_blk ext4 overlay"
+ROOT_MODULES="$STAGE1_MODULES virtio_rng virtio_net virtio_console virtio_balloon 9pnet_virtio 9p
   vmw_vsock_virtio_transport vsock_loopback fuse virtiofs squashfs
   veth bridge br_netfilter tun dummy vxlan macvlan ipvlan
   nf_tables nft_compat nft_chain_nat nft_nat nft_masq nft_redir nft_ct nft_reject_inet nft_fib_inet

@@ -5,6 +5,15 @@ import type { ApiTarget } from './host-socket.js';
 
 export type BackendKind = 'qemu' | 'vfkit' | 'wsl';
 
+/** A guest port made reachable on the host (a container's published port). */
+export interface PortForward {
+  proto: 'tcp' | 'udp';
+  /** Host address to listen on: 127.0.0.1 unless the user published on another address. */
+  hostIp: string;
+  hostPort: number;
+  guestPort: number;
+}
+
 /** A booting or running VM, as its backend started it. */
 export interface VmHandle {
   readonly pid: number | undefined;
@@ -22,6 +31,12 @@ export interface VmHandle {
   requestPowerOff(): Promise<boolean>;
   /** Ends the VM now. */
   kill(): Promise<void>;
+  /**
+   * Makes a guest port reachable on the host, and undoes it. Absent where the platform forwards
+   * by itself (WSL's localhost relay).
+   */
+  addPortForward?(f: PortForward): Promise<void>;
+  removePortForward?(f: PortForward): Promise<void>;
   /** The last lines the VM process wrote about itself (qemu's stderr), for diagnosis. */
   processOutput(): string;
 }

@@ -2,7 +2,7 @@
 // (graceful power-off through the control channel, then forced), restart, reset, status.
 // The Electron main process holds one VmManager; `berth vm` runs one in a supervisor process.
 import { mkdirSync } from 'node:fs';
-import type { VmBackend, VmHandle } from './backend.js';
+import type { PortForward, VmBackend, VmHandle } from './backend.js';
 import { vmPaths, type VmConfig, type VmPaths } from './config.js';
 import { consoleTail } from './console-log.js';
 import { wipeDataDisk } from './data-disk.js';
@@ -130,6 +130,17 @@ export class VmManager {
     await this.teardown(false);
     this.set('stopped');
     return { forced };
+  }
+
+  /** Publishes a guest port on the host (containers' -p); a no-op where the platform does it. */
+  async addPortForward(f: PortForward): Promise<void> {
+    if (this.state !== 'running' || !this.handle) throw new Error('the VM is not running');
+    await this.handle.addPortForward?.(f);
+  }
+
+  async removePortForward(f: PortForward): Promise<void> {
+    if (this.state !== 'running' || !this.handle) return;
+    await this.handle.removePortForward?.(f);
   }
 
   async restart(): Promise<VmStatus> {

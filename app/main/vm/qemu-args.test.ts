@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { imageFromDir, vmPaths, type VmConfig } from './config.js';
-import { qemuArgs, qemuValue } from './qemu-args.js';
+import { qemuArgs, qemuHostfwd, qemuHostfwdKey, qemuValue } from './qemu-args.js';
 
 const config: VmConfig = {
   name: 'default', stateDir: '/state', image: imageFromDir('/img'), resources: { cpus: 3, memoryMiB: 1536, diskGiB: 10 },
@@ -46,5 +46,11 @@ describe('qemu command line', () => {
     expect(argAfter(arm, '-M')).toEqual(['virt']);
     expect(argAfter(arm, '-cpu')).toEqual(['max']);
     expect(argAfter(arm, '-append')[0]).toContain('console=ttyAMA0');
+  });
+
+  it('writes published ports as hostfwd rules, removed by their host side', () => {
+    const f = { proto: 'tcp' as const, hostIp: '127.0.0.1', hostPort: 8080, guestPort: 80 };
+    expect(qemuHostfwd(f)).toBe('tcp:127.0.0.1:8080-:80');
+    expect(qemuHostfwdKey({ ...f, proto: 'udp' })).toBe('udp:127.0.0.1:8080');
   });
 });

@@ -1,5 +1,6 @@
 // The qemu command line, built as a pure function so it is unit-tested and readable in one place.
 import type { Accelerator } from './accelerator.js';
+import type { PortForward } from './backend.js';
 import type { VmConfig, VmPaths } from './config.js';
 import { guestShares, kernelCmdline } from './kernel-cmdline.js';
 
@@ -56,7 +57,7 @@ export function qemuArgs(p: QemuPlan): string[] {
     '-device', 'virtio-blk-device,drive=root,serial=berth-root',
     '-drive', `id=data,file=${qemuValue(paths.dataDisk)},if=none,format=raw,discard=unmap`,
     '-device', 'virtio-blk-device,drive=data,serial=berth-data',
-    '-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${p.apiHostPort}-:${guestPort}`,
+    '-netdev', `user,id=net0,hostfwd=${qemuHostfwd({ proto: 'tcp', hostIp: '127.0.0.1', hostPort: p.apiHostPort, guestPort })}`,
     '-device', 'virtio-net-device,netdev=net0',
     '-device', 'virtio-rng-device',
     '-device', 'virtio-serial-device',
@@ -68,4 +69,14 @@ export function qemuArgs(p: QemuPlan): string[] {
       '-device', `virtio-9p-device,fsdev=fs${i},mount_tag=${s.tag}`);
   });
   return args;
+}
+
+/** A user-network forwarding rule, as -netdev hostfwd= and the monitor's hostfwd_add take it. */
+export function qemuHostfwd(f: PortForward): string {
+  return `${f.proto}:${f.hostIp}:${f.hostPort}-:${f.guestPort}`;
+}
+
+/** hostfwd_remove names a rule by its host side only. */
+export function qemuHostfwdKey(f: PortForward): string {
+  return `${f.proto}:${f.hostIp}:${f.hostPort}`;
 }

@@ -3,12 +3,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { candidateAccelerator, hostTscKhz, kvmDeviceUsable, probeAccelerator, type Accelerator } from './accelerator.js';
-import { processExit, type VmBackend, type VmHandle } from './backend.js';
+import { processExit, type PortForward, type VmBackend, type VmHandle } from './backend.js';
 import type { VmConfig, VmPaths } from './config.js';
 import { ControlChannel } from './control-channel.js';
 import { ensureDataDisk } from './data-disk.js';
 import { freeLoopbackPort } from './free-port.js';
-import { qemuArgs } from './qemu-args.js';
+import { qemuArgs, qemuHostfwd, qemuHostfwdKey } from './qemu-args.js';
 import { QmpClient } from './qmp.js';
 
 export interface QemuOptions {
@@ -91,9 +91,24 @@ export class QemuBackend implements VmBackend {
       await exited;
     };
 
+    // One monitor connection for the VM's life, opened on first use: port forwards change often.
+    let qmp: Promise<QmpClient> | undefined;
+    const monitor = () => (qmp ??= QmpClient.connect(paths.qmpSocket));
+    void exited.then(async () => (await qmp?.catch(() => undefined))?.close());
+    const hostfwd = async (verb: 'hostfwd_add' | 'hostfwd_remove', f: PortForward) => {
+      const rule = verb === 'hostfwd_add' ? qemuHostfwd(f) : qemuHostfwdKey(f);
+      const out = (await (await monitor()).hmp(`${verb} net0 ${rule}`)).trim();
+      // The monitor answers in text: nothing when a rule is added, "... removed" when one is
+      // removed, a sentence otherwise ("Could not set up host forwarding rule ...", "... not found").
+      const ok = verb === 'hostfwd_add' ? out === '' : /removed$/.test(out);
+      if (!ok) throw new Error(`port ${f.hostIp}:${f.hostPort}: ${out}`);
+    };
+
     return {
       pid: child.pid,
       accelerator,
+      addPortForward: (f) => hostfwd('hostfwd_add', f),
+      removePortForward: (f) => hostfwd('hostfwd_remove', f),
       apiTarget: { kind: 'tcp', host: '127.0.0.1', port: apiHostPort },
       exited,
       isRunning,
