@@ -118,7 +118,7 @@ int launch(const char *verb, char *err, size_t err_len)
 		if (S.o.no_pivot) argv[n++] = "--no-pivot";
 	}
 	argv[n++] = "--pid-file";
-	argv[n++] = "pid";
+	argv[n++] = S.o.pid_file;
 	char console_path[4096];
 	if (S.o.tty) {
 		/* runc dials this from its own working directory: give it the full path. */
@@ -128,7 +128,7 @@ int launch(const char *verb, char *err, size_t err_len)
 	}
 	argv[n++] = S.o.id;
 	argv[n] = NULL;
-	(void)unlink("pid");
+	(void)unlink(S.o.pid_file);
 
 	/* child[] are the runtime's stdio; the shim keeps the other ends. With a tty the container
 	 * gets the pty and the runtime's stderr is only for its own error message. */
@@ -187,13 +187,13 @@ int launch(const char *verb, char *err, size_t err_len)
 			err[r > 0 ? r : 0] = '\0';
 			err[strcspn(err, "\n")] = '\0';
 		}
-		if (!err[0]) last_runtime_error("runtime.log", err, err_len);
+		if (!err[0]) last_runtime_error(S.o.rt.log, err, err_len);
 		if (!err[0]) snprintf(err, err_len, "%s %s failed (wait status %d)", S.o.rt.path, verb, status);
 		if (S.o.tty) close_fd(&errpipe);
 		return -1;
 	}
 	if (S.o.tty) close_fd(&errpipe);
-	S.pid = read_pid_file("pid");
+	S.pid = read_pid_file(S.o.pid_file);
 	if (S.pid < 0) {
 		snprintf(err, err_len, "%s %s did not write the pid file", S.o.rt.path, verb);
 		return -1;

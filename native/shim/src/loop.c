@@ -113,7 +113,7 @@ static void do_start(struct client *c)
 	argv[n] = NULL;
 	int status = run_captured(argv, msg, sizeof msg);
 	if (status != 0) {
-		if (!msg[0]) last_runtime_error("runtime.log", msg, sizeof msg);
+		if (!msg[0]) last_runtime_error(S.o.rt.log, msg, sizeof msg);
 		if (!msg[0]) snprintf(msg, sizeof msg, "%s start failed (wait status %d)", S.o.rt.path, status);
 		reply(c, false, msg);
 		return;
@@ -215,8 +215,8 @@ static void read_output(int i)
 
 void run_loop(void)
 {
-	struct pollfd p[4 + MAX_CLIENTS];
-	struct client *who[4 + MAX_CLIENTS];
+	struct pollfd p[5 + MAX_CLIENTS];
+	struct client *who[5 + MAX_CLIENTS];
 	for (;;) {
 		bool outputs_open = S.out_fd[0] >= 0 || S.out_fd[1] >= 0;
 		if (S.phase == PHASE_EXITED) {

@@ -93,6 +93,12 @@ static void parse_args(int argc, char **argv)
 		fprintf(stderr, "berth-shim: invalid container id %s\n", o->id);
 		exit(2);
 	}
+	if (strlen(o->state_dir) > 4000) {
+		fprintf(stderr, "berth-shim: state dir path too long\n");
+		exit(2);
+	}
+	snprintf(o->rt.log, sizeof o->rt.log, "%s/runtime.log", o->state_dir);
+	snprintf(o->pid_file, sizeof o->pid_file, "%s/pid", o->state_dir);
 	/* The shim works from inside its state dir; every other path must not depend on the cwd. */
 	const char *paths[] = { o->bundle, o->state_dir, o->rt.root, o->log_path, o->exec_process };
 	for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
@@ -210,6 +216,15 @@ int main(int argc, char **argv)
 	if (!S.o.exec_process) {
 		char err[1024];
 		if (launch("create", err, sizeof err) < 0) {
+			/* The runtime may have got as far as creating it: leave nothing behind. */
+			const char *del[RUNTIME_MAX_ARGS];
+			int n = runtime_base_args(&S.o.rt, del);
+			del[n++] = "delete";
+			del[n++] = "--force";
+			del[n++] = S.o.id;
+			del[n] = NULL;
+			char ignored[256];
+			(void)run_captured(del, ignored, sizeof ignored);
 			report(report_fd, "error %s", err);
 			(void)unlink("attach.sock");
 			(void)unlink("shim.pid");

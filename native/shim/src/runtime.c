@@ -20,7 +20,7 @@ int runtime_base_args(const struct runtime *rt, const char *argv[RUNTIME_MAX_ARG
 	}
 	/* Warnings go to the file, not to the container's stderr pipe the runtime writes through. */
 	argv[n++] = "--log";
-	argv[n++] = "runtime.log";
+	argv[n++] = rt->log;
 	argv[n++] = "--log-format";
 	argv[n++] = "json";
 	return n;

@@ -9,6 +9,7 @@
 struct runtime {
 	const char *path;  /* runc or crun binary */
 	const char *root;  /* --root, or NULL for the runtime's default */
+	char log[4096];    /* STATE_DIR/runtime.log: absolute, crun works from the bundle dir */
 };
 
 #define RUNTIME_MAX_ARGS 24

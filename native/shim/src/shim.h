@@ -17,6 +17,7 @@ struct options {
 	const char *log_path;      /* NULL: no log (exec processes) */
 	const char *exec_process;  /* process.json: this shim runs `runtime exec` instead of create */
 	struct runtime rt;
+	char pid_file[4096];       /* STATE_DIR/pid, absolute for the same reason */
 	off_t log_max_size;
 	int log_max_file;
 	bool tty, stdin_open, no_pivot;

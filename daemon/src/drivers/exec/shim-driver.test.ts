@@ -1,7 +1,7 @@
 // Real busybox containers through berth-shim and runc: output to the log and to attached
 // clients, a pty with resize, stdin, exit codes, exec, re-adoption by a new driver, rotation.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -130,6 +130,15 @@ describe('berth-shim with runc', () => {
     const exit = await task.wait();
     expect(exit).toMatchObject({ exitCode: 137, signal: 9 });
     await expect(task.kill(15)).rejects.toMatchObject({ status: 409 });
+  });
+
+  it('deletes a created container that never started', async () => {
+    const { task, id } = await container(['sleep', '1000']);
+    expect((await task.state()).status).toBe('created');
+    await task.delete();
+    tasks.splice(tasks.indexOf(task), 1);
+    expect(runcList()).toBe('');
+    expect(existsSync(`/sys/fs/cgroup/memory/berth-${id}`)).toBe(false);
   });
 
   it('reports a missing command as dockerd does: 400, exit 127, nothing left behind', async () => {
@@ -264,6 +273,30 @@ describe('berth-shim with runc', () => {
     expect(numbers.filter((n) => n <= 2000)).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
     expect(numbers.filter((n) => n > 2000)).toEqual(Array.from({ length: 2000 }, (_, i) => i + 2001));
     expect(readdirSync(path.dirname(log)).length).toBeGreaterThan(10);
+  });
+
+  it('drives crun too (here inside a private mount namespace that hides the hybrid cgroup2 controllers)', async () => {
+    const crun = (await detectRuntimes()).find((r) => r.name === 'crun');
+    if (!crun) return;
+    // The wrapper starts the shim in its own mount namespace, where crun sees no v2 controllers.
+    const empty = path.join(root, 'empty');
+    writeFileSync(empty, '');
+    const wrapper = path.join(root, 'shim-in-mountns.sh');
+    writeFileSync(wrapper, `#!/bin/sh\nexec unshare -m --propagation private sh -c 'mount --bind ${empty} /sys/fs/cgroup/unified/cgroup.controllers && exec "$0" "$@"' ${defaultShimPath()} "$@"\n`, { mode: 0o755 });
+    const crunDriver = new ShimDriver({ stateRoot: path.join(root, 's'), runtimes: [{ ...crun, usable: true }], defaultRuntime: 'crun', shimPath: wrapper });
+    const id = `t${process.pid}x${++seq}`;
+    const bundle = await makeBundle(path.join(root, 'b', id), rootfs, { args: ['sh', '-c', 'echo via crun; exit 6'], cgroupsPath: `/berth-${id}` });
+    const task = await crunDriver.create(id, { bundle, tty: false, openStdin: false });
+    tasks.push(task);
+    expect(task.runtime).toBe('crun');
+    const s = await task.attach({ stdout: true });
+    const out = collect(s.stdout);
+    await task.start();
+    expect((await task.wait()).exitCode).toBe(6);
+    expect(await out).toBe('via crun\n');
+    const err = await crunDriver.create(`${id}n`, { bundle: await makeBundle(path.join(root, 'b', `${id}n`), rootfs, { args: ['nope'], cgroupsPath: `/berth-${id}n` }), tty: false, openStdin: false }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 400, exitCode: 127 });
+    expect(existsSync(`/sys/fs/cgroup/memory/berth-${id}n`)).toBe(false);
   });
 
   it('rotates the log by size, keeping max-file whole-record files', async () => {
