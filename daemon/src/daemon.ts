@@ -15,6 +15,8 @@ import { loadConfig, RELOADABLE, type DaemonConfig } from './config';
 import type { Logger } from './log';
 import { Graph } from './graph/graph';
 import { registerImageJobs, imageDiskUsage } from './graph/jobs';
+import { Distribution } from './distribution/distribution';
+import { DEFAULT_CERTS_DIR } from './distribution/hosts';
 
 declare module './engine/engine' {
   interface JobTable {
@@ -111,6 +113,7 @@ export class Daemon {
     const graph = await Graph.open({ dataRoot: this.config.dataRoot, storageDriver: this.config.storageDriver, events: this.engine.events, log: this.log.child({ component: 'graph' }) });
     this.graph = graph;
     registerImageJobs(this.engine, graph);
+    new Distribution(this.engine, { graph, dataRoot: this.config.dataRoot, config: () => ({ ...this.config, certsDir: process.env.BERTH_CERTS_D || DEFAULT_CERTS_DIR }) }).register();
     const sources: SystemSources = {
       config: () => this.config,
       host: readHostFacts(),

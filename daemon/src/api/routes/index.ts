@@ -3,5 +3,9 @@ import type { Route } from '../router';
 import { systemRoutes } from './system';
 import { jobRoutes } from './jobs';
 import { imageRoutes } from './images';
+import { distributionRoutes } from './distribution';
 
-export const allRoutes = (): Route[] => [...systemRoutes, ...imageRoutes, ...jobRoutes];
+// Distribution's POST /images/create comes first and hands imports (fromSrc) to the image routes.
+const importRoute = imageRoutes.find((r) => r.method === 'POST' && r.path === '/images/create');
+
+export const allRoutes = (): Route[] => [...systemRoutes, ...distributionRoutes(importRoute?.handler), ...imageRoutes, ...jobRoutes];

@@ -1,0 +1,359 @@
+// A pull: manifest (the platform's entry of a list), config, then the layers, downloaded a few at
+// a time into the content store (verified, then committed) and registered in order on the layer
+// store as each download completes. The image and its reference are recorded last, so a pull that
+// fails or is cancelled leaves no reference; what it committed is removed, and what a crash leaves
+// is what the graph's collection at start frees.
+import { Readable, Transform } from 'node:stream';
+import type { ContentStore, Digest, ImageConfig, ImageStore, LayerInfo, LayerStore, Reference, ReferenceStore } from '../graph/interfaces';
+import { chainIds } from '../graph/reference';
+import { sha256 } from '../graph/content-store';
+import { decompressed } from '../graph/compression';
+import { RegistrySession } from './registry-client';
+import { hostPlatform, selectPlatform, MediaType, type Descriptor, type ImageManifest, type Platform } from './manifest';
+import { ByteProgress, type ProgressOutput } from './progress';
+import type { RegistryHosts } from './hosts';
+import type { AuthConfig } from './auth';
+import type { DistributionMetadata } from './metadata';
+import { EngineError, invalidParameter, notFound, systemError } from '../errors';
+import { abortError } from '../engine/job';
+
+/** The graph as a pull and a push use it: its stores, through their interfaces only. */
+export interface GraphStores {
+  content: ContentStore;
+  images: ImageStore;
+  references: ReferenceStore;
+  layers: Pick<LayerStore, 'driver' | 'get' | 'chain'> & {
+    register(tar: Readable, parent: Digest | undefined, expectedDiffId: Digest, signal?: AbortSignal): Promise<LayerInfo>;
+  };
+  /** Runs a write with the graph's garbage collection held off until it ends. */
+  writing<T>(work: () => Promise<T>): Promise<T>;
+}
+
+export interface PullDeps {
+  graph: GraphStores;
+  hosts: RegistryHosts;
+  metadata: DistributionMetadata;
+  maxConcurrentDownloads: () => number;
+}
+
+export interface PullRequest {
+  /** With a tag or a digest. */
+  ref: Reference;
+  platform?: Platform;
+  credentials: AuthConfig;
+  signal: AbortSignal;
+  /** Bytes downloaded so far of the total, for the job's progress. */
+  onProgress?: (done: number, total: number, message: string) => void;
+}
+
+export interface PullResult {
+  id: Digest;
+  manifestDigest: Digest;
+  /** The reference now points at a different image (or did not exist). */
+  updated: boolean;
+}
+
+/** The 12 hex digits dockerd shows for a layer. */
+export const shortId = (digest: string): string => digest.replace(/^sha256:/, '').slice(0, 12);
+
+/** Splits a reference into its registry and the repository path inside it. */
+export function registryAndPath(ref: Reference): { registry: string; path: string } {
+  const slash = ref.name.indexOf('/');
+  return { registry: ref.name.slice(0, slash), path: ref.name.slice(slash + 1) };
+}
+
+/** A counting semaphore: at most `n` holders. */
+class Slots {
+  private free: number;
+  private readonly queue: (() => void)[] = [];
+  constructor(n: number) {
+    this.free = Math.max(1, n);
+  }
+  get available(): boolean {
+    return this.free > 0;
+  }
+  async take(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.queue.push(resolve));
+  }
+  release(): void {
+    const next = this.queue.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
+export class Puller {
+  constructor(private readonly deps: PullDeps) {}
+
+  async pull(req: PullRequest, out: ProgressOutput): Promise<PullResult> {
+    const { ref, signal } = req;
+    const { registry, path } = registryAndPath(ref);
+    const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';
+    const sessionOptions = { hosts: this.deps.hosts, registry, path, credentials: req.credentials, purpose: 'pull' as const, signal };
+    let session = await RegistrySession.open(sessionOptions);
+
+    // The manifest, from a mirror when one answers, else from the registry itself.
+    let fetched;
+    for (;;) {
+      try {
+        fetched = await session.manifest(tagOrDigest, signal);
+        break;
+      } catch (err) {
+        const next = session.endpoint.mirror && !signal.aborted ? await session.fallback(sessionOptions) : undefined;
+        if (!next) throw translatePullError(err, ref);
+        session = next;
+      }
+    }
+    const manifestDigest = fetched.digest;
+    let manifest: ImageManifest;
+    if (fetched.manifest.kind === 'list') {
+      const entry = selectPlatform(fetched.manifest, req.platform ?? hostPlatform());
+      const inner = await session.manifest(entry.digest, signal).catch((err: unknown) => {
+        throw translatePullError(err, ref);
+      });
+      if (inner.manifest.kind !== 'image') throw invalidParameter(`the manifest list entry ${entry.digest} of ${ref.familiar} is itself a list`);
+      manifest = inner.manifest;
+    } else {
+      manifest = fetched.manifest;
+    }
+    out.message(tagOrDigest, `Pulling from ${path}`);
+
+    const id = manifest.config.digest;
+    const { images } = this.deps.graph;
+    return this.deps.graph.writing(async () => {
+      if (!images.get(id)) await this.download(session, manifest, req, out, registry, path);
+      if (signal.aborted) throw abortError(signal);
+      return this.record(ref, id, manifestDigest, out);
+    });
+  }
+
+  /** Names the pulled image: its repo digest, then the reference (the pull's last write). */
+  private async record(ref: Reference, id: Digest, manifestDigest: Digest, out: ProgressOutput): Promise<PullResult> {
+    const { images, references } = this.deps.graph;
+    // The reference last: until here nothing names the image.
+    const record = images.get(id);
+    if (!record) throw systemError(`the image ${id} vanished while it was being pulled`);
+    const repoDigest = `${ref.familiarName}@${manifestDigest}`;
+    if (!record.repoDigests?.includes(repoDigest)) {
+      await images.put({ ...record, repoDigests: [...(record.repoDigests ?? []).filter((d) => !d.startsWith(`${ref.familiarName}@`)), repoDigest] });
+    }
+    const before = references.get(ref);
+    if (before !== id) await references.add(ref, id);
+    out.message(undefined, `Digest: ${manifestDigest}`);
+    out.message(undefined, `Status: ${before === id ? 'Image is up to date' : 'Downloaded newer image'} for ${ref.familiar}`);
+    return { id, manifestDigest, updated: before !== id };
+  }
+
+  /** Config and layers into the stores; the image record at the end. */
+  private async download(session: RegistrySession, manifest: ImageManifest, req: PullRequest, out: ProgressOutput, registry: string, path: string): Promise<void> {
+    const { content, images, layers: layerStore } = this.deps.graph;
+    const { signal } = req;
+    const configBytes = await session.blobBytes(manifest.config, { signal, mismatch: `image config verification failed for digest ${manifest.config.digest}` });
+    const config = parseConfig(configBytes, manifest.config.digest);
+    const layerDescs = manifest.layers.filter((l) => l.mediaType !== MediaType.dockerForeignLayer || !l.urls?.length);
+    const diffIds = config.rootfs.diff_ids;
+    if (diffIds.length !== layerDescs.length) {
+      throw invalidParameter(`the image config of ${req.ref.familiar} names ${diffIds.length} layers but its manifest has ${layerDescs.length}`);
+    }
+    const chain = chainIds(diffIds, sha256);
+    const parents = chain.map((_c, i) => (i === 0 ? undefined : chain[i - 1]));
+
+    const committed: Digest[] = [];
+    const downloads = new Map<Digest, Promise<void>>();
+    const extractions: Promise<void>[] = [];
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const present = await Promise.all(chain.map(async (c, i) => layerStore.get(c) !== undefined && (await content.info(diffIds[i]!)) !== undefined));
+      for (let i = 0; i < layerDescs.length; i++) {
+        out.update(shortId(layerDescs[i]!.digest), present[i] ? 'Already exists' : 'Pulling fs layer');
+      }
+      const slots = new Slots(this.deps.maxConcurrentDownloads());
+      const total = layerDescs.reduce((s, l, i) => s + (present[i] ? 0 : l.size), 0);
+      let done = 0;
+      const report = (n: number) => {
+        done += n;
+        req.onProgress?.(done, total, `Downloading ${registry}/${path}`);
+      };
+      // One download per distinct blob; those beyond the free slots wait, as dockerd says.
+      const waiting: string[] = [];
+      let free = Math.max(1, this.deps.maxConcurrentDownloads());
+      for (let i = 0; i < layerDescs.length; i++) {
+        const desc = layerDescs[i]!;
+        if (present[i] || downloads.has(desc.digest)) continue;
+        if (free > 0) free--;
+        else waiting.push(shortId(desc.digest));
+        downloads.set(desc.digest, this.downloadLayer(session, desc, slots, out, controller.signal, report, committed));
+      }
+      for (const w of waiting) out.update(w, 'Waiting');
+      // Errors are seen where they are awaited below; nothing may reject unobserved.
+      for (const p of downloads.values()) p.catch(() => undefined);
+
+      // Each layer unpacks as soon as its download is complete; overlay layers do not need their
+      // parent on disk, so they unpack side by side (vfs copies the parent: bottom up). "Pull
+      // complete" is still said in order, as dockerd says it.
+      const parallel = layerStore.driver.name !== 'vfs';
+      let previous: Promise<void> = Promise.resolve();
+      for (let i = 0; i < layerDescs.length; i++) {
+        if (present[i]) continue;
+        const desc = layerDescs[i]!;
+        const before = previous;
+        const unpack = async () => {
+          await downloads.get(desc.digest);
+          if (!parallel) await before;
+          if (controller.signal.aborted) throw abortError(controller.signal);
+          await this.unpackLayer(desc, parents[i], diffIds[i]!, out, controller.signal);
+          await this.deps.metadata.add(diffIds[i]!, { digest: desc.digest, size: desc.size, mediaType: desc.mediaType, registry, repository: path });
+          await before;
+          out.update(shortId(desc.digest), 'Pull complete');
+        };
+        previous = unpack();
+        previous.catch(() => controller.abort(new Error('a layer failed')));
+        extractions.push(previous);
+      }
+      const results = await Promise.allSettled([...extractions, ...downloads.values()]);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (signal.aborted) throw abortError(signal);
+      if (failed) throw firstRealError(results, failed.reason);
+      // The config becomes a blob, then the image record that refers to it and its layers.
+      if (!(await content.info(manifest.config.digest))) {
+        const w = await content.writer();
+        try {
+          await w.write(configBytes);
+        } catch (err) {
+          await w.abort();
+          throw err;
+        }
+        await w.commit({ digest: manifest.config.digest, size: configBytes.length });
+      }
+      await images.put({ id: manifest.config.digest, layers: diffIds, chainId: chain[chain.length - 1] });
+    } catch (err) {
+      controller.abort(err);
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      await Promise.allSettled([...extractions, ...downloads.values()]);
+      // The compressed blobs served their purpose: the layers are unpacked (or the pull failed).
+      for (const d of committed) await content.delete(d).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Unpacks one downloaded layer: the compressed blob is decompressed once, and the tar is both
+   * unpacked by the graphdriver and kept as the diff-id blob the graph's image records name.
+   */
+  private async unpackLayer(desc: Descriptor, parent: Digest | undefined, diffId: Digest, out: ProgressOutput, signal: AbortSignal): Promise<void> {
+    const { content, layers } = this.deps.graph;
+    const progress = new ByteProgress(out, shortId(desc.digest), 'Extracting', desc.size);
+    const raw = content.reader(desc.digest).pipe(countBytes((n) => progress.add(n)));
+    let tar = await decompressed(raw);
+    let kept: Promise<void> | undefined;
+    if (!(await content.info(diffId))) {
+      const tee = teeToBlob(content, tar, diffId);
+      tar = tee.stream;
+      kept = tee.done;
+    }
+    await layers.register(tar, parent, diffId, signal);
+    if (kept) await kept;
+  }
+
+  private async downloadLayer(session: RegistrySession, desc: Descriptor, slots: Slots, out: ProgressOutput, signal: AbortSignal, report: (n: number) => void, committed: Digest[]): Promise<void> {
+    const { content } = this.deps.graph;
+    await slots.take();
+    try {
+      if (signal.aborted) throw abortError(signal);
+      if (await content.info(desc.digest)) return;
+      const id = shortId(desc.digest);
+      const progress = new ByteProgress(out, id, 'Downloading', desc.size);
+      const w = await content.writer();
+      try {
+        for await (const chunk of session.blob(desc, { signal, onBytes: (n) => { progress.add(n); report(n); } })) {
+          await w.write(chunk);
+        }
+        out.update(id, 'Verifying Checksum');
+        await w.commit({ digest: desc.digest, size: desc.size });
+        committed.push(desc.digest);
+      } catch (err) {
+        await w.abort();
+        throw signal.aborted ? abortError(signal) : err;
+      }
+      out.update(id, 'Download complete');
+    } finally {
+      slots.release();
+    }
+  }
+}
+
+/** Passes a stream through while writing it to a blob that must hash to `expected`. */
+function teeToBlob(content: ContentStore, source: Readable, expected: Digest): { stream: Readable; done: Promise<void> } {
+  let finish!: () => void;
+  let fail!: (e: unknown) => void;
+  const done = new Promise<void>((resolve, reject) => {
+    finish = resolve;
+    fail = reject;
+  });
+  done.catch(() => undefined);
+  const stream = Readable.from((async function* () {
+    const w = await content.writer();
+    try {
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        await w.write(chunk);
+        yield chunk;
+      }
+      await w.commit({ digest: expected });
+      finish();
+    } catch (err) {
+      await w.abort();
+      fail(err);
+      throw err;
+    }
+  })(), { objectMode: false });
+  return { stream, done };
+}
+
+/** Of several failures, the one that caused the others (they were aborted because of it). */
+function firstRealError(results: PromiseSettledResult<unknown>[], fallback: unknown): unknown {
+  for (const r of results) {
+    if (r.status === 'rejected' && (r.reason as Error)?.name !== 'AbortError' && (r.reason as Error)?.message !== 'a layer failed') return r.reason;
+  }
+  return fallback;
+}
+
+function countBytes(onBytes: (n: number) => void): Transform {
+  return new Transform({
+    highWaterMark: 1 << 20,
+    transform(chunk: Buffer, _enc, cb) {
+      onBytes(chunk.length);
+      cb(null, chunk);
+    },
+  });
+}
+
+function parseConfig(bytes: Buffer, digest: Digest): ImageConfig {
+  let config: ImageConfig;
+  try {
+    config = JSON.parse(bytes.toString('utf8')) as ImageConfig;
+  } catch {
+    throw invalidParameter(`the image config ${digest} is not JSON`);
+  }
+  if (!config.rootfs || !Array.isArray(config.rootfs.diff_ids)) throw invalidParameter(`the image config ${digest} has no rootfs.diff_ids`);
+  return config;
+}
+
+/**
+ * dockerd's translatePullError: a missing tag, a missing repository and a refused access become
+ * 404s worded with the reference; other registry errors keep their words.
+ */
+export function translatePullError(err: unknown, ref: Reference): unknown {
+  if (!(err instanceof EngineError)) return err;
+  const m = err.message;
+  if (m.startsWith('manifest unknown')) return notFound(`manifest for ${ref.familiar} not found: ${m}`);
+  if (m.startsWith('name unknown')) return notFound(`repository ${ref.familiarName} not found: ${m}`);
+  if (m.startsWith('denied')) return notFound(`pull access denied for ${ref.familiarName}, repository does not exist or may require 'docker login': ${m}`);
+  return err;
+}

@@ -1,0 +1,208 @@
+// A push: for each layer, whether the registry already has it (HEAD of the blobs this layer was
+// pulled or pushed as), can mount it from another repository of the same registry, or needs it
+// uploaded (gzip-compressed as it streams); then the config blob and a Docker schema 2 manifest
+// PUT under the tag. Progress lines are dockerd's: Preparing, Waiting, Pushing, Pushed,
+// Layer already exists, Mounted from …, and "TAG: digest: … size: …".
+import { createHash } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
+import { createGzip, constants as zlib } from 'node:zlib';
+import { RegistrySession } from './registry-client';
+import { MediaType } from './manifest';
+import { ByteProgress, type ProgressOutput } from './progress';
+import { registryAndPath, shortId, type GraphStores } from './puller';
+import type { RegistryHosts } from './hosts';
+import type { AuthConfig } from './auth';
+import type { BlobSource, DistributionMetadata } from './metadata';
+import type { Digest, Reference } from '../graph/interfaces';
+import { notFound, systemError } from '../errors';
+import { abortError } from '../engine/job';
+
+export interface PushDeps {
+  graph: GraphStores;
+  hosts: RegistryHosts;
+  metadata: DistributionMetadata;
+  maxConcurrentUploads: () => number;
+}
+
+export interface PushRequest {
+  /** The repository, and the tag to push (all of the repository's tags when absent). */
+  repository: Reference;
+  tag?: string;
+  credentials: AuthConfig;
+  signal: AbortSignal;
+}
+
+export interface PushedTag {
+  ref: Reference;
+  digest: Digest;
+  size: number;
+}
+
+const GZIP_TYPES: string[] = [MediaType.dockerLayer, MediaType.ociLayerGzip];
+
+interface PushedLayer {
+  digest: Digest;
+  size: number;
+}
+
+export class Pusher {
+  constructor(private readonly deps: PushDeps) {}
+
+  async push(req: PushRequest, out: ProgressOutput, resolveTag: (tag: string) => Reference): Promise<PushedTag[]> {
+    const { graph } = this.deps;
+    const repo = req.repository;
+    const refs = req.tag !== undefined
+      ? [resolveTag(req.tag)]
+      : graph.references.all().map((r) => r.ref).filter((r) => r.name === repo.name && r.tag).sort((a, b) => a.tag!.localeCompare(b.tag!));
+    if (refs.length === 0 || refs.some((r) => !graph.references.get(r))) {
+      throw notFound(`An image does not exist locally with the tag: ${req.tag !== undefined ? refs[0]!.familiar : repo.familiarName}`);
+    }
+    const { registry, path } = registryAndPath(repo);
+    out.message(undefined, `The push refers to repository [${repo.name}]`);
+    const session = await RegistrySession.open({ hosts: this.deps.hosts, registry, path, credentials: req.credentials, purpose: 'push', signal: req.signal });
+    const pushed: PushedTag[] = [];
+    for (const ref of refs) pushed.push(await graph.writing(() => this.pushTag(session, ref, out, req.signal, registry, path)));
+    return pushed;
+  }
+
+  private async pushTag(session: RegistrySession, ref: Reference, out: ProgressOutput, signal: AbortSignal, registry: string, path: string): Promise<PushedTag> {
+    const { graph } = this.deps;
+    const id = graph.references.get(ref)!;
+    const record = graph.images.get(id);
+    if (!record) throw notFound(`An image does not exist locally with the tag: ${ref.familiar}`);
+    const configBytes = await readAll(graph.content.reader(id));
+
+    // Layers top first, as dockerd lists them.
+    const order = record.layers.map((d, i) => ({ diffId: d, index: i })).reverse();
+    const seen = new Set<Digest>();
+    const unique = order.filter((l) => (seen.has(l.diffId) ? false : (seen.add(l.diffId), true)));
+    for (const l of unique) out.update(shortId(l.diffId), 'Preparing');
+    const limit = Math.max(1, this.deps.maxConcurrentUploads());
+    for (const l of unique.slice(limit)) out.update(shortId(l.diffId), 'Waiting');
+
+    const results = new Map<Digest, PushedLayer>();
+    const queue = [...unique];
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const worker = async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        if (controller.signal.aborted) throw abortError(controller.signal);
+        results.set(next.diffId, await this.pushLayer(session, next.diffId, out, controller.signal, registry, path));
+      }
+    };
+    try {
+      const workers = await Promise.allSettled(Array.from({ length: Math.min(limit, unique.length) }, worker));
+      const failed = workers.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+      if (failed) throw failed.reason;
+    } catch (err) {
+      controller.abort(err);
+      throw signal.aborted ? abortError(signal) : err;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+
+    // The config blob, then the manifest that names it and the layers, bottom first.
+    const configDigest = id;
+    if ((await session.blobSize(configDigest, signal)) === undefined) {
+      const up = await session.startUpload(configDigest, undefined, signal);
+      if (!up.mounted) await session.finishUpload(up.location, configDigest, configBytes.length, () => bufferStream(configBytes), signal);
+    }
+    // Field order and indentation as dockerd marshals schema 2, so the same image gets the same digest.
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: MediaType.dockerManifest,
+      config: { mediaType: MediaType.dockerConfig, size: configBytes.length, digest: configDigest },
+      layers: record.layers.map((d) => ({ mediaType: MediaType.dockerLayer, size: results.get(d)!.size, digest: results.get(d)!.digest })),
+    };
+    const body = Buffer.from(JSON.stringify(manifest, null, 3));
+    const digest = await session.putManifest(ref.tag!, body, MediaType.dockerManifest, signal);
+    out.message(undefined, `${ref.tag}: digest: ${digest} size: ${body.length}`);
+    out.aux({ Tag: ref.tag, Digest: digest, Size: body.length });
+    const repoDigest = `${ref.familiarName}@${digest}`;
+    const current = graph.images.get(id);
+    if (current && !current.repoDigests?.includes(repoDigest)) await graph.images.put({ ...current, repoDigests: [...(current.repoDigests ?? []), repoDigest] });
+    return { ref, digest, size: body.length };
+  }
+
+  /** One layer: already there, mounted, or compressed and uploaded. */
+  private async pushLayer(session: RegistrySession, diffId: Digest, out: ProgressOutput, signal: AbortSignal, registry: string, path: string): Promise<PushedLayer> {
+    const id = shortId(diffId);
+    const known = this.deps.metadata.sources(diffId).filter((s) => s.registry === registry && GZIP_TYPES.includes(s.mediaType));
+    // The registry may already hold a blob this layer was pulled or pushed as.
+    for (const s of uniqueDigests(known)) {
+      const size = await session.blobSize(s.digest, signal);
+      if (size !== undefined) {
+        out.update(id, 'Layer already exists');
+        if (!known.some((k) => k.repository === path && k.digest === s.digest)) await this.remember(diffId, s, registry, path);
+        return { digest: s.digest, size };
+      }
+    }
+    // Another repository of the registry has it: mount.
+    let location: string | undefined;
+    for (const s of known.filter((k) => k.repository !== path)) {
+      const up = await session.startUpload(s.digest, s.repository, signal);
+      if (up.mounted) {
+        out.update(id, `Mounted from ${s.repository}`);
+        await this.remember(diffId, s, registry, path);
+        return { digest: s.digest, size: s.size };
+      }
+      location ??= up.location;
+    }
+    location ??= (await session.startUpload(diffId, undefined, signal) as { location: string }).location;
+
+    const total = (await this.deps.graph.content.info(diffId))?.size;
+    if (total === undefined) throw systemError(`layer ${diffId} has no content in the store: the image is damaged; pull or load it again`);
+    // Compress once to learn the digest and size, streaming through the upload as it goes.
+    let compressed: { digest: Digest; size: number } | undefined;
+    const progress = new ByteProgress(out, id, 'Pushing', total);
+    const content = () => {
+      const hash = createHash('sha256');
+      let size = 0;
+      const source = this.deps.graph.content.reader(diffId);
+      source.on('data', (c: Buffer) => progress.add(c.length));
+      const gzip = createGzip({ level: zlib.Z_BEST_SPEED, chunkSize: 1 << 20 });
+      const measure = new Transform({
+        transform(chunk: Buffer, _e, cb) {
+          hash.update(chunk);
+          size += chunk.length;
+          cb(null, chunk);
+        },
+        flush(cb) {
+          compressed = { digest: `sha256:${hash.digest('hex')}`, size };
+          cb();
+        },
+      });
+      source.pipe(gzip).pipe(measure);
+      source.on('error', (e) => measure.destroy(e));
+      return measure as Readable;
+    };
+    await session.streamUpload(location, content, () => compressed?.digest, signal);
+    if (!compressed) throw systemError(`the upload of layer ${diffId} ended before its content did`);
+    out.update(id, 'Pushed');
+    const result = compressed as { digest: Digest; size: number };
+    await this.remember(diffId, { ...result, mediaType: MediaType.dockerLayer, registry, repository: path }, registry, path);
+    return result;
+  }
+
+  private remember(diffId: Digest, s: BlobSource, registry: string, path: string): Promise<void> {
+    return this.deps.metadata.add(diffId, { ...s, registry, repository: path });
+  }
+}
+
+function uniqueDigests(sources: BlobSource[]): BlobSource[] {
+  const seen = new Set<string>();
+  return sources.filter((s) => (seen.has(s.digest) ? false : (seen.add(s.digest), true)));
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+function bufferStream(data: Buffer): Readable {
+  const t = new Transform();
+  t.end(data);
+  return t;
+}
