@@ -13,7 +13,8 @@ import * as packet from 'dns-packet';
 import { NetworkManager } from './manager';
 import { command } from './command';
 import { Logger } from '../../log';
-import type { NetworkRecord } from './network-driver';
+import type { ContainerNetworkSpec, EndpointRequest, NetworkRecord } from './network-driver';
+import type { ContainerConfig, HostConfig } from '../../container/types';
 
 const tag = randomBytes(2).toString('hex');
 const bridgeName = `btest${tag}`;
@@ -37,7 +38,7 @@ function manager(): NetworkManager {
 
 const cid = (c: string): string => c.repeat(64);
 
-function spec(id: string, name: string, hostConfig: Record<string, unknown> = {}, endpoints: Record<string, unknown> = {}, config: Record<string, unknown> = {}) {
+function spec(id: string, name: string, hostConfig: HostConfig = {}, endpoints: Record<string, EndpointRequest> = {}, config: ContainerConfig = {}): ContainerNetworkSpec {
   return { id, name: `/${name}`, config: { Hostname: name, ...config }, hostConfig, endpoints };
 }
 
