@@ -14,13 +14,14 @@ const stateAfter: Record<string, string> = {
 export class ContainersService {
   private readonly byId = new Map<string, ContainerView>();
   private readonly publish: () => void;
+  private readonly refreshing = new Map<string, { dirty: boolean; expected?: string }>();
 
   constructor(private readonly engine: EngineService, emit: Emit) {
     this.publish = coalesce(() => emit('containers:changed', this.list()));
     engine.subscribe({
       connected: (client) => void this.resync(client),
       event: (event, client) => {
-        if (event.Type === 'container') void this.onEvent(event, client);
+        if (event.Type === 'container') this.onEvent(event, client);
       },
     });
   }
@@ -40,21 +41,37 @@ export class ContainersService {
     this.publish();
   }
 
-  private async onEvent(event: EventMessage, client: EngineClient): Promise<void> {
+  /**
+   * One refresh loop per container at a time: events for a container that arrive while its
+   * loop runs only mark it dirty, so an older, slower answer never overwrites a newer one.
+   */
+  private onEvent(event: EventMessage, client: EngineClient): void {
     const id = event.Actor?.ID;
+    const action = event.Action ?? '';
     if (!id) return;
-    if (event.Action === 'destroy') {
+    // exec_* and health events do not change the row; everything else may.
+    if (action.startsWith('exec_') || action === 'top' || action === 'resize') return;
+    if (action === 'destroy') {
       this.byId.delete(id);
       this.publish();
+    }
+    const expected = stateAfter[action];
+    const running = this.refreshing.get(id);
+    if (running) {
+      running.dirty = true;
+      if (expected) running.expected = expected;
       return;
     }
-    // exec_* and health events do not change the row; everything else may.
-    if (event.Action?.startsWith('exec_') || event.Action === 'top' || event.Action === 'resize') return;
-    // The list endpoint (filtered to this id) gives the status line that inspect lacks. dockerd
-    // emits some events before its list view is updated (pause, unpause), so when the listed
-    // state is not yet the one the event implies, ask again a little later.
-    const expected = stateAfter[event.Action ?? ''];
-    for (let attempt = 0; attempt < 6; attempt++) {
+    const entry = { dirty: true, expected };
+    this.refreshing.set(id, entry);
+    void this.refreshLoop(id, entry, client).finally(() => this.refreshing.delete(id));
+  }
+
+  private async refreshLoop(id: string, entry: { dirty: boolean; expected?: string }, client: EngineClient): Promise<void> {
+    let retries = 0;
+    while (entry.dirty || entry.expected) {
+      entry.dirty = false;
+      // The list endpoint (filtered to this id) gives the status line that inspect lacks.
       const found = await client.listContainers(true, { id: [id] }).then(
         (all) => all.find((c) => c.Id === id),
         () => undefined,
@@ -62,8 +79,13 @@ export class ContainersService {
       if (found) this.byId.set(id, containerView(found));
       else this.byId.delete(id);
       this.publish();
-      if (!found || !expected || found.State === expected) return;
-      await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      if (!found || found.State === entry.expected || retries >= 6) {
+        entry.expected = undefined;
+        continue;
+      }
+      // dockerd emits some events (pause, unpause) before its list view has the new state:
+      // ask again a little later until the state is the one the event implies.
+      if (entry.expected) await new Promise((r) => setTimeout(r, 50 * 2 ** retries++));
     }
   }
 
