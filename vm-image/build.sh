@@ -121,7 +121,8 @@ BERTHD=$REPO/dist/berthd.mjs
 SHIM=$REPO/native/shim/build/berth-shim
 shim_hash=none; [ -x "$SHIM" ] && shim_hash=$(hash_of < "$SHIM")
 root_key=$(printf '%s\n' "$boot_key" "$NODE_VERSION" "$(hash_of < "$BERTHD")" "$shim_hash" | hash_of)
-if [ "$(cat "$OUT/.root.key" 2>/dev/null)" != "$root_key" ] || [ ! -f "$OUT/rootfs.img" ]; then
+WSL=${BERTH_VM_WSL:-0}   # 1: also rootfs.tar.gz, the tree `wsl --import` takes
+if [ "$(cat "$OUT/.root.key" 2>/dev/null)" != "$root_key" ] || [ ! -f "$OUT/rootfs.img" ] || { [ "$WSL" = 1 ] && [ ! -f "$OUT/rootfs.tar.gz" ]; }; then
   say "root disk (node $NODE_VERSION, berthd, shim: $([ "$shim_hash" = none ] && echo absent || echo present))"
   W=$(mktemp -d /tmp/berth-vm-root.XXXXXX); trap 'rm -rf "$W"' EXIT
   R=$W/root
@@ -154,6 +155,8 @@ if [ "$(cat "$OUT/.root.key" 2>/dev/null)" != "$root_key" ] || [ ! -f "$OUT/root
   install -m 644 "$BERTHD" "$R/usr/lib/berth/berthd.mjs"
   [ "$shim_hash" = none ] || install -m 755 "$SHIM" "$R/usr/bin/berth-shim"
   install -m 755 "$HERE/files/berth-init" "$R/usr/sbin/berth-init"
+  install -m 755 "$HERE/files/berth-wsl-init" "$R/usr/sbin/berth-wsl-init"
+  install -m 644 "$HERE/files/wsl.conf" "$R/etc/wsl.conf"
   install -m 755 "$HERE/files/udhcpc.sh" "$R/etc/udhcpc.sh"
   echo berth > "$R/etc/hostname"
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > "$R/etc/passwd"
@@ -171,7 +174,15 @@ if [ "$(cat "$OUT/.root.key" 2>/dev/null)" != "$root_key" ] || [ ! -f "$OUT/root
   rm -f "$W/rootfs.img"; truncate -s "${size_mb}M" "$W/rootfs.img"
   E2FSPROGS_FAKE_TIME=$EPOCH mkfs.ext4 -q -F -L berth-root -U "$uuid" -E "root_owner=0:0,hash_seed=$uuid" \
     -O ^has_journal -m 0 -d "$R" "$W/rootfs.img"
+  # mkfs copies each file's ctime, which no tool can set on the source tree: pin it afterwards
+  (cd "$R" && find . | sed "s|^\.||; s|^\$|/|; s|.*|sif \"&\" ctime @$EPOCH|") > "$W/ctimes.debugfs"
+  E2FSPROGS_FAKE_TIME=$EPOCH debugfs -w -f "$W/ctimes.debugfs" "$W/rootfs.img" >/dev/null 2>&1 || die "debugfs could not pin the root image's times"
   mv "$W/rootfs.img" "$OUT/rootfs.img"
+  rm -f "$OUT/rootfs.tar.gz"
+  if [ "$WSL" = 1 ]; then   # WSL brings its own kernel: no modules
+    tar -C "$R" --sort=name --mtime="@$EPOCH" --owner=0 --group=0 --numeric-owner --exclude=./usr/lib/modules -cf - . \
+      | gzip -6 -n > "$OUT/rootfs.tar.gz"
+  fi
   echo "$root_key" > "$OUT/.root.key"
   rm -rf "$W"; trap - EXIT
 else
@@ -194,6 +205,7 @@ cat > "$OUT/manifest.json" <<JSON
   "key": "$root_key"
 }
 JSON
-for f in vmlinux vmlinuz initrd.img rootfs.img; do
+for f in vmlinux vmlinuz initrd.img rootfs.img rootfs.tar.gz; do
+  [ -f "$OUT/$f" ] || continue
   printf '  %-11s %8s  (on disk %s)\n' "$f" "$(du -h --apparent-size "$OUT/$f" | cut -f1)" "$(du -h "$OUT/$f" | cut -f1)" >&2
 done
