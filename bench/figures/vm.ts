@@ -1,0 +1,81 @@
+// The VM's figures: boot to berthd's first /_ping through the host socket (qemu, TCG here) against
+// the same kernel and stage 1 booting to userspace alone, and the size of the image.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { hostTscKhz } from '../../app/main/vm/accelerator';
+import { imageFromDir } from '../../app/main/vm/config';
+import { VmManager } from '../../app/main/vm/manager';
+import { QemuBackend } from '../../app/main/vm/qemu';
+import { repoRoot } from '../../e2e/berthd';
+import type { Figure } from '../harness';
+
+const imageDir = path.join(repoRoot, 'vm-image', 'out');
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function buildImage(): void {
+  execFileSync('bash', [path.join(repoRoot, 'vm-image', 'build.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** Kernel + stage 1 to userspace: stage 1 finds no root disk, says so and powers off. */
+function kernelToUserspaceMs(): Promise<number> {
+  const image = imageFromDir(imageDir);
+  const khz = hostTscKhz(readFileSync('/proc/cpuinfo', 'utf8'));
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const q = spawn('qemu-system-x86_64', ['-M', 'microvm', '-accel', 'tcg', '-smp', '2', '-m', '2048M', '-nodefaults', '-no-user-config', '-display', 'none',
+      '-no-reboot', '-serial', 'stdio', '-kernel', image.kernel, '-initrd', image.initrd,
+      '-append', `console=ttyS0 quiet panic=-1 berth.root=berth-bench${khz ? ` tsc_early_khz=${khz}` : ''}`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    q.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('no disk with serial')) resolve(performance.now() - t0);
+    });
+    q.on('exit', () => reject(new Error('the kernel did not reach stage 1')));
+    setTimeout(() => q.kill('SIGKILL'), 60_000).unref();
+  });
+}
+
+export const vmFigures: Figure[] = [
+  {
+    name: 'VM boot to first /_ping (qemu, TCG)',
+    unit: 's',
+    better: 'lower',
+    async measure() {
+      buildImage();
+      const dir = mkdtempSync(path.join(tmpdir(), 'berth-vm-bench-'));
+      const manager = new VmManager({
+        name: 'bench', stateDir: dir, image: imageFromDir(imageDir), resources: { cpus: 2, memoryMiB: 2048, diskGiB: 8 },
+        shares: [], stopTimeoutSec: 20, bootTimeoutSec: 120,
+      }, new QemuBackend());
+      const boots: number[] = [];
+      try {
+        await manager.start(); // first boot formats the data disk and fills the compile cache
+        await manager.stop();
+        for (let i = 0; i < 3; i++) {
+          boots.push((await manager.start()).bootMs!);
+          await manager.stop();
+        }
+      } finally {
+        await manager.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+      const kernel: number[] = [];
+      for (let i = 0; i < 3; i++) kernel.push(await kernelToUserspaceMs());
+      return { berth: median(boots) / 1000, baseline: median(kernel) / 1000, baselineName: 'kernel + stage 1 alone', note: 'issue goal: ≤ 3 s' };
+    },
+  },
+  {
+    name: 'VM image on disk (kernel + initrd + root)',
+    unit: 'MiB',
+    better: 'lower',
+    async measure() {
+      buildImage();
+      const m = JSON.parse(readFileSync(path.join(imageDir, 'manifest.json'), 'utf8')) as { files: Record<string, { bytes: number; allocatedBytes?: number }> };
+      const bytes = m.files.vmlinux!.bytes + m.files.initrd!.bytes + (m.files.rootfs!.allocatedBytes ?? m.files.rootfs!.bytes);
+      return { berth: bytes / 2 ** 20, note: `root ${(m.files.rootfs!.bytes / 2 ** 20).toFixed(0)} MiB sparse, node alone ≈ 121 MiB` };
+    },
+  },
+];
