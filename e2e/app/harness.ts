@@ -15,11 +15,14 @@ import { promisify } from 'node:util';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { repoRoot, startBerthd } from '../berthd';
 import { startReferenceDockerd } from '../reference';
+import { ensureFixtures } from '../fixtures/fixtures';
 
 const run = promisify(execFile);
 
 export interface TestEngine {
   kind: string;
+  /** A busybox image the engine has: busybox:ref on the reference engine, the fixture on berthd. */
+  image: string;
   /** DOCKER_HOST form. */
   endpoint: string;
   env: NodeJS.ProcessEnv;
@@ -30,19 +33,18 @@ export async function startTestEngine(): Promise<TestEngine> {
   const choice = process.env.BERTH_APP_ENGINE ?? 'reference';
   if (choice === 'berthd') {
     const b = await startBerthd();
-    return { kind: 'berthd', endpoint: `unix://${b.socket}`, env: b.env, stop: async () => void (await b.stop()) };
+    const fixtures = await ensureFixtures();
+    await run('docker', ['load', '-i', fixtures.busybox.dockerArchive], { env: b.env, timeout: 120_000 });
+    return { kind: 'berthd', image: 'busybox:latest', endpoint: `unix://${b.socket}`, env: b.env, stop: async () => void (await b.stop()) };
   }
   if (choice === 'reference') {
     const r = startReferenceDockerd();
     if (!r) throw new Error('reference-dockerd is not available beside the repository (../shared/tools)');
     // Shared with other tests: leave it running; each test removes the containers it made.
-    return { kind: 'reference', endpoint: `unix://${r.socket}`, env: r.env, stop: async () => undefined };
+    return { kind: 'reference', image: 'busybox:ref', endpoint: `unix://${r.socket}`, env: r.env, stop: async () => undefined };
   }
-  return { kind: choice, endpoint: choice, env: { ...process.env, DOCKER_HOST: choice }, stop: async () => undefined };
+  return { kind: choice, image: process.env.BERTH_APP_IMAGE ?? 'busybox:latest', endpoint: choice, env: { ...process.env, DOCKER_HOST: choice }, stop: async () => undefined };
 }
-
-/** The busybox image the engine has for tests (busybox:ref on the reference engine). */
-export const testImage = process.env.BERTH_APP_IMAGE ?? 'busybox:ref';
 
 /** Container names unique to this run, so parallel runs and leftovers never collide. */
 export function uniqueName(base: string): string {

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import {
-  docker, launchBrowser, removeContainers, screenshot, startTestEngine, startWebMode, testImage, uniqueName,
+  docker, launchBrowser, removeContainers, screenshot, startTestEngine, startWebMode, uniqueName,
   type Browser, type TestEngine, type WebMode,
 } from './harness';
 
@@ -19,6 +19,7 @@ const names = [logger, shell, victim, grouped];
 
 beforeAll(async () => {
   engine = await startTestEngine();
+  const testImage = engine.image;
   await docker(engine, 'run', '-d', '--name', logger, testImage, 'sh', '-c',
     'i=0; while [ $i -lt 40 ]; do echo "line $i from stdout"; echo "problem $i on stderr" >&2; i=$((i+1)); done; echo needle-in-the-log; sleep 3600');
   await docker(engine, 'run', '-d', '--name', shell, testImage, 'sleep', '3600');
@@ -121,7 +122,7 @@ describe(`the app in web mode against ${process.env.BERTH_APP_ENGINE ?? 'referen
 
   it('lists images with the test image, and shows Activity', async () => {
     await page.getByRole('button', { name: /^Images/ }).click();
-    await page.locator(`[data-image="${testImage}"]`).waitFor({ timeout: 15_000 });
+    await page.locator(`[data-image="${engine.image}"]`).waitFor({ timeout: 15_000 });
     await screenshot(page, 'images');
     await page.getByRole('button', { name: /^Activity/ }).click();
     await page.locator('section[aria-label="Activity"]').waitFor();
