@@ -57,7 +57,10 @@ export async function startBerthd(options: BerthdOptions = {}): Promise<Berthd> 
   const dataRoot = options.dataRoot ?? path.join(dir, 'root');
   const execRoot = options.execRoot ?? path.join(dir, 'exec');
   const configFile = path.join(dir, 'daemon.json');
-  writeFileSync(configFile, JSON.stringify(options.config ?? {}));
+  // Bridges and nftables tables are per host: each test berthd gets its own, so parallel tests never
+  // share or remove each other's (production uses berth0 and `inet berth`).
+  const unique = path.basename(dir).replace(/^berthd-test-/, '').toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 8);
+  writeFileSync(configFile, JSON.stringify({ bridge: `bt${unique}`, 'firewall-table': `berth_test_${unique}`, ...options.config }));
   const args = [
     '--enable-source-maps', berthdBundle,
     '-H', `unix://${socket}`, '--data-root', dataRoot, '--exec-root', execRoot,
