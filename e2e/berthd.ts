@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -59,7 +60,8 @@ export async function startBerthd(options: BerthdOptions = {}): Promise<Berthd> 
   const configFile = path.join(dir, 'daemon.json');
   // Bridges and nftables tables are per host: each test berthd gets its own, so parallel tests never
   // share or remove each other's (production uses berth0 and `inet berth`).
-  const unique = path.basename(dir).replace(/^berthd-test-/, '').toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 8);
+  // Named after the data root, so a restart on the same state (live restore) finds its bridge again.
+  const unique = createHash('sha256').update(dataRoot).digest('hex').slice(0, 8);
   writeFileSync(configFile, JSON.stringify({ bridge: `bt${unique}`, 'firewall-table': `berth_test_${unique}`, ...options.config }));
   const args = [
     '--enable-source-maps', berthdBundle,

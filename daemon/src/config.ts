@@ -24,6 +24,14 @@ export interface DaemonConfig {
   tlscacert?: string;
   tlscert?: string;
   tlskey?: string;
+  /** The default bridge's Linux name (dockerd's docker0). */
+  bridge: string;
+  /** The default bridge's address and prefix, e.g. 172.18.0.1/16; picked from the pools when empty. */
+  bip: string;
+  /** Where network subnets come from: [{ base: "172.17.0.0/12", size: 16 }]; dockerd's defaults when empty. */
+  defaultAddressPools: { base: string; size: number }[];
+  /** berthd's nftables table (family inet): one per berthd, so two never share rules. */
+  firewallTable: string;
 }
 
 export const DEFAULT_CONFIG_FILE = '/etc/berth/daemon.json';
@@ -45,10 +53,14 @@ export const defaults = (): DaemonConfig => ({
   group: 'berth',
   tls: false,
   tlsverify: false,
+  bridge: 'berth0',
+  bip: '',
+  defaultAddressPools: [],
+  firewallTable: 'berth',
 });
 
 /** daemon.json key → config field, with the kind of value it takes. */
-const fileKeys: Record<string, [keyof DaemonConfig, 'string' | 'strings' | 'boolean' | 'number']> = {
+const fileKeys: Record<string, [keyof DaemonConfig, 'string' | 'strings' | 'boolean' | 'number' | 'pools']> = {
   hosts: ['hosts', 'strings'],
   'data-root': ['dataRoot', 'string'],
   'exec-root': ['execRoot', 'string'],
@@ -67,6 +79,10 @@ const fileKeys: Record<string, [keyof DaemonConfig, 'string' | 'strings' | 'bool
   tlscacert: ['tlscacert', 'string'],
   tlscert: ['tlscert', 'string'],
   tlskey: ['tlskey', 'string'],
+  bridge: ['bridge', 'string'],
+  bip: ['bip', 'string'],
+  'default-address-pools': ['defaultAddressPools', 'pools'],
+  'firewall-table': ['firewallTable', 'string'],
 };
 
 /** Settings that SIGHUP applies to a running daemon; the others need a restart, as in dockerd. */
@@ -94,6 +110,9 @@ const flagOptions = {
   tlscacert: { type: 'string' },
   tlscert: { type: 'string' },
   tlskey: { type: 'string' },
+  bridge: { type: 'string', short: 'b' },
+  bip: { type: 'string' },
+  'firewall-table': { type: 'string' },
   version: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -154,6 +173,9 @@ function coerce(key: string, kind: string, value: unknown): unknown {
     case 'boolean':
       if (typeof value !== 'boolean') throw bad();
       return value;
+    case 'pools':
+      if (!Array.isArray(value) || !value.every((p: { base?: unknown; size?: unknown }) => typeof p?.base === 'string' && Number.isInteger(p?.size))) throw bad();
+      return value;
     default: {
       const n = typeof value === 'string' ? Number(value) : value;
       if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw bad();
@@ -208,9 +230,12 @@ Berth's container engine: serves the Docker Engine API.
 Options:
       --config-file string            Daemon configuration file (default "${DEFAULT_CONFIG_FILE}")
       --data-root string              Root directory of persistent state (default "/var/lib/berth")
+  -b, --bridge string                 Name of the default bridge (default "berth0")
+      --bip string                    Specify network bridge IP
   -D, --debug                         Enable debug mode
       --default-runtime string        Default OCI runtime for containers (default "runc")
       --exec-root string              Root directory for execution state files (default "/run/berth")
+      --firewall-table string         berthd's nftables table, family inet (default "berth")
   -G, --group string                  Group for the unix socket (default "berth")
   -H, --host list                     Daemon socket(s) to connect to
       --insecure-registry list        Enable insecure registry communication

@@ -17,6 +17,9 @@ import { Graph } from './graph/graph';
 import { registerImageJobs, imageDiskUsage } from './graph/jobs';
 import { Distribution } from './distribution/distribution';
 import { DEFAULT_CERTS_DIR } from './distribution/hosts';
+import { openNetworks, type NetworkComponent } from './drivers/network/component';
+import { openVolumes } from './drivers/volume/component';
+import type { VolumeManager } from './drivers/volume/manager';
 
 declare module './engine/engine' {
   interface JobTable {
@@ -71,6 +74,9 @@ export class Daemon {
   /** The image store; the container component asks it for rootfs layers and fills `graph.users`. */
   graph!: Graph;
   private listeners: Listener[] = [];
+  /** The networkdriver and volumedriver; the container component takes their `driver`s. */
+  networks?: NetworkComponent;
+  volumes?: VolumeManager;
   private serveJob?: Promise<unknown>;
   private stopServing?: () => void;
 
@@ -113,6 +119,10 @@ export class Daemon {
     const graph = await Graph.open({ dataRoot: this.config.dataRoot, storageDriver: this.config.storageDriver, events: this.engine.events, log: this.log.child({ component: 'graph' }) });
     this.graph = graph;
     registerImageJobs(this.engine, graph);
+    const networks = await openNetworks({ engine: this.engine, config: this.config, log: this.log.child({ component: 'network' }) });
+    const volumes = openVolumes({ engine: this.engine, dataRoot: this.config.dataRoot, log: this.log.child({ component: 'volume' }) });
+    this.networks = networks;
+    this.volumes = volumes;
     new Distribution(this.engine, { graph, dataRoot: this.config.dataRoot, config: () => ({ ...this.config, certsDir: process.env.BERTH_CERTS_D || DEFAULT_CERTS_DIR }) }).register();
     const sources: SystemSources = {
       config: () => this.config,
@@ -122,7 +132,7 @@ export class Daemon {
       imageCount: () => graph.images.list().length,
       storageDriver: () => ({ name: graph.driver.name, status: graph.driver.status() }),
       runtimes: () => ({ runtimes: {}, defaultRuntime: this.config.defaultRuntime, warnings: [] }),
-      diskUsage: async (types) => ({ LayersSize: 0, Images: [], Containers: [], Volumes: [], BuildCache: [], ...(types.has('image') ? await imageDiskUsage(graph) : {}) }),
+      diskUsage: async (types) => ({ LayersSize: 0, Images: [], Containers: [], Volumes: types.has('volume') ? await volumes.usage() : [], BuildCache: [], ...(types.has('image') ? await imageDiskUsage(graph) : {}) }),
       securityOptions: () => [],
     };
     registerSystemJobs(this.engine, sources);
@@ -179,6 +189,8 @@ export class Daemon {
     for (const l of this.listeners) l.server.closeAllConnections();
     this.stopServing?.();
     await this.serveJob?.catch(() => undefined);
+    await this.networks?.shutdown().catch((err: unknown) => this.log.warn('network shutdown', { error: err }));
+    await this.volumes?.shutdown().catch((err: unknown) => this.log.warn('volume shutdown', { error: err }));
     for (const l of this.listeners) {
       if (l.address.startsWith('unix://')) {
         try {

@@ -2,10 +2,12 @@
 import type { Route } from '../router';
 import { systemRoutes } from './system';
 import { jobRoutes } from './jobs';
+import { networkRoutes } from './networks';
+import { volumeRoutes } from './volumes';
 import { imageRoutes } from './images';
 import { distributionRoutes } from './distribution';
 
 // Distribution's POST /images/create comes first and hands imports (fromSrc) to the image routes.
 const importRoute = imageRoutes.find((r) => r.method === 'POST' && r.path === '/images/create');
 
-export const allRoutes = (): Route[] => [...systemRoutes, ...distributionRoutes(importRoute?.handler), ...imageRoutes, ...jobRoutes];
+export const allRoutes = (): Route[] => [...systemRoutes, ...distributionRoutes(importRoute?.handler), ...imageRoutes, ...networkRoutes, ...volumeRoutes, ...jobRoutes];
