@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageFromDir, vmPaths, type VmConfig } from '../app/main/vm/config.js';
 import { freeLoopbackPort } from '../app/main/vm/free-port.js';
-import { VmManager } from '../app/main/vm/manager.js';
+import { VmManager, type VmStatus } from '../app/main/vm/manager.js';
 import { QemuBackend } from '../app/main/vm/qemu.js';
 import { repoRoot } from './berthd.js';
 
@@ -142,6 +142,23 @@ describe('the VM under qemu', () => {
     expect(out).toContain('CRUN_CONTAINER_OK');
     expect(code).toBe(0); // berth-init powered the VM off after the command
   }, 120_000);
+});
+
+describe('a VM that cannot boot', () => {
+  it('fails fast with the console\'s last lines and what to try, instead of waiting forever', async () => {
+    const stateDir = path.join(dir, 'broken');
+    mkdirSync(stateDir);
+    const notAFilesystem = path.join(stateDir, 'empty-root.img');
+    writeFileSync(notAFilesystem, Buffer.alloc(1024 * 1024));
+    const cfg = config(stateDir);
+    const manager = new VmManager({ ...cfg, image: { ...cfg.image, rootfs: notAFilesystem } }, new QemuBackend());
+    const failure = await manager.start().then(() => undefined, (err: { message: string; status?: VmStatus }) => err);
+    expect(failure?.message).toMatch(/the VM did not start: the VM stopped during boot/);
+    expect(failure?.status?.state).toBe('failed');
+    expect(failure?.status?.consoleTail?.join('\n')).toContain('cannot mount the root image');
+    expect(failure?.status?.diagnosis?.tryThis).toMatch(/npm run build:vm/);
+    expect(existsSync(vmPaths(stateDir).apiSocket)).toBe(false);
+  }, 60_000);
 });
 
 /** Runs inside the guest (busybox sh) in place of berthd. */

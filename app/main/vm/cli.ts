@@ -156,9 +156,10 @@ function alive(pid: number | undefined): boolean {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function reportFailure(io: CliIo, s: Pick<VmStatus, 'error' | 'consoleTail' | 'consoleLog'>): void {
+function reportFailure(io: CliIo, s: Pick<VmStatus, 'error' | 'consoleTail' | 'consoleLog' | 'diagnosis'>): void {
   io.err(`berth: ${s.error ?? 'the VM failed'}`);
   if (s.consoleTail?.length) io.err(`Last lines of ${s.consoleLog}:\n  ${s.consoleTail.join('\n  ')}`);
+  if (s.diagnosis) io.err(`Likely cause: ${s.diagnosis.problem}. Try: ${s.diagnosis.tryThis}.`);
 }
 
 async function supervise(o: Options, io: CliIo, detached: boolean): Promise<number> {

@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import type { PortForward, VmBackend, VmHandle } from './backend.js';
 import { vmPaths, type VmConfig, type VmPaths } from './config.js';
 import { consoleTail } from './console-log.js';
+import { diagnose, type Diagnosis } from './diagnosis.js';
 import { wipeDataDisk } from './data-disk.js';
 import { ping, waitForPing } from './health.js';
 import { HostSocketForwarder } from './host-socket.js';
@@ -25,6 +26,8 @@ export interface VmStatus {
   error?: string;
   /** The console's last lines when something failed: where the boot stopped. */
   consoleTail?: string[];
+  /** A known failure recognised in those lines, with what to try. */
+  diagnosis?: Diagnosis;
   consoleLog: string;
 }
 
@@ -40,6 +43,7 @@ export class VmManager {
   private forwarder: HostSocketForwarder | undefined;
   private bootMs: number | undefined;
   private error: string | undefined;
+  private processOutput = '';
   private listeners = new Set<(s: VmStatus) => void>();
 
   constructor(readonly config: VmConfig, private readonly backend: VmBackend) {
@@ -72,6 +76,7 @@ export class VmManager {
     if (this.error) {
       s.error = this.error;
       s.consoleTail = consoleTail(this.paths.consoleLog);
+      s.diagnosis = diagnose(s.consoleTail, this.processOutput);
     }
     return s;
   }
@@ -99,6 +104,7 @@ export class VmManager {
       this.set('running');
       return this.snapshot();
     } catch (err) {
+      this.processOutput = this.handle?.processOutput() ?? '';
       await this.teardown(true);
       this.set('failed', `the VM did not start: ${(err as Error).message}. The console log is ${this.paths.consoleLog}`);
       throw Object.assign(new Error(this.error!), { status: this.snapshot() });
@@ -107,6 +113,7 @@ export class VmManager {
 
   private async onExit(handle: VmHandle, code: number | null): Promise<void> {
     if (this.handle !== handle || this.state === 'stopping') return;
+    this.processOutput = handle.processOutput();
     await this.teardown(false);
     this.set('failed', `the VM stopped unexpectedly (exit status ${code ?? 'unknown'})`);
   }
