@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { containerView, imageView } from './views.js';
+import { LineSplitter } from './logs-service.js';
+import { statsSample } from './stats-service.js';
+
+describe('containerView', () => {
+  it('shows a published port once although dockerd lists it per address family', () => {
+    const v = containerView({
+      Id: 'abc', Names: ['/web'], Image: 'nginx', State: 'running', Status: 'Up 2 minutes', Created: 5,
+      Labels: { 'com.docker.compose.project': 'shop' },
+      Ports: [
+        { IP: '0.0.0.0', PrivatePort: 80, PublicPort: 8080, Type: 'tcp' },
+        { IP: '::', PrivatePort: 80, PublicPort: 8080, Type: 'tcp' },
+        { PrivatePort: 53, Type: 'udp' },
+      ],
+    });
+    expect(v).toMatchObject({ id: 'abc', name: 'web', project: 'shop', state: 'running' });
+    expect(v.ports).toEqual([
+      { containerPort: 53, protocol: 'udp', hostIp: undefined, hostPort: undefined },
+      { containerPort: 80, protocol: 'tcp', hostIp: '0.0.0.0', hostPort: 8080 },
+    ]);
+  });
+
+  it('drops the <none> placeholders of dangling images', () => {
+    const v = imageView({ Id: 'sha256:1', RepoTags: ['<none>:<none>'], RepoDigests: ['<none>@<none>'], Size: 10, Created: 1, Containers: 0, ParentId: '', SharedSize: -1, Labels: {} });
+    expect(v.tags).toEqual([]);
+    expect(v.digests).toEqual([]);
+  });
+});
+
+describe('LineSplitter', () => {
+  it('cuts lines across chunks and multi-byte characters, and strips carriage returns', () => {
+    const s = new LineSplitter();
+    const bytes = Buffer.from('héllo\r\nwörld\npart');
+    const lines: string[] = [];
+    for (let i = 0; i < bytes.length; i++) lines.push(...s.push(bytes.subarray(i, i + 1)));
+    expect(lines).toEqual(['héllo', 'wörld']);
+    expect(s.end()).toEqual(['part']);
+  });
+});
+
+describe('statsSample', () => {
+  it('computes CPU percent like the docker CLI and leaves page cache out of memory', () => {
+    const s = statsSample('c', {
+      read: '2026-01-01T00:00:01Z',
+      cpu_stats: { cpu_usage: { total_usage: 3_000_000_000 }, system_cpu_usage: 20_000_000_000, online_cpus: 4 },
+      precpu_stats: { cpu_usage: { total_usage: 2_000_000_000 }, system_cpu_usage: 10_000_000_000 },
+      memory_stats: { usage: 100_000_000, limit: 1_000_000_000, stats: { inactive_file: 30_000_000 } },
+      networks: { eth0: { rx_bytes: 10, tx_bytes: 20 }, eth1: { rx_bytes: 1, tx_bytes: 2 } },
+      blkio_stats: { io_service_bytes_recursive: [{ major: 8, minor: 0, op: 'Read', value: 4096 }, { major: 8, minor: 0, op: 'Write', value: 512 }] },
+    } as Parameters<typeof statsSample>[1]);
+    expect(s.cpuPercent).toBeCloseTo(40);
+    expect(s.memoryBytes).toBe(70_000_000);
+    expect(s).toMatchObject({ networkRx: 11, networkTx: 22, blockRead: 4096, blockWrite: 512, memoryLimit: 1_000_000_000 });
+  });
+});
