@@ -299,17 +299,6 @@ void finish(void)
 {
 	bool oom = false;
 	if (S.oom_file[0] && S.oom_before >= 0) oom = read_oom_kills(S.oom_file) > S.oom_before;
-	if (!S.o.exec_process) {
-		/* Delete before the exit file appears: whoever reads it may reuse the id at once. */
-		const char *argv[RUNTIME_MAX_ARGS];
-		int n = runtime_base_args(&S.o.rt, argv);
-		argv[n++] = "delete";
-		argv[n++] = "--force";
-		argv[n++] = S.o.id;
-		argv[n] = NULL;
-		char msg[1024];
-		if (run_captured(argv, msg, sizeof msg) != 0) warn_msg("%s delete %s: %s", S.o.rt.path, S.o.id, msg);
-	}
 	logfile_close(&S.log);
 	char at[RFC3339NANO_LEN + 1], error[600], record[1024];
 	format_rfc3339nano(at, &S.exited_at);
@@ -323,6 +312,18 @@ void finish(void)
 	(void)unlink("attach.sock");
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (clients[i].fd >= 0) (void)attach_send(&clients[i], FRAME_EXIT, record, (size_t)len - 1);
+	/* The exit is reported first so that waiters learn it at once; the runtime's state goes
+	 * after. berthd waits for the shim to be gone before it reuses the id. */
+	if (!S.o.exec_process) {
+		const char *argv[RUNTIME_MAX_ARGS];
+		int n = runtime_base_args(&S.o.rt, argv);
+		argv[n++] = "delete";
+		argv[n++] = "--force";
+		argv[n++] = S.o.id;
+		argv[n] = NULL;
+		char msg[1024];
+		if (run_captured(argv, msg, sizeof msg) != 0) warn_msg("%s delete %s: %s", S.o.rt.path, S.o.id, msg);
+	}
 	/* Give attached clients the tail of the output and the exit frame, then go. */
 	int64_t deadline = monotonic_ms() + FLUSH_AT_END_MS;
 	while (!attach_all_flushed() && monotonic_ms() < deadline) {

@@ -45,6 +45,9 @@ export class ShimConnection {
   hello!: ShimHello;
   /** Resolves with the exit frame's record, or null if the connection closed without one. */
   readonly exit: Promise<ExitStatus | null>;
+  /** Resolves when the connection is closed (by either side). */
+  readonly gone: Promise<void>;
+  private resolveGone!: () => void;
   onOutput: (stream: 1 | 2, data: Buffer) => void = () => undefined;
   onClose: () => void = () => undefined;
 
@@ -56,6 +59,7 @@ export class ShimConnection {
 
   private constructor(readonly socket: net.Socket) {
     this.exit = new Promise((resolve) => (this.resolveExit = resolve));
+    this.gone = new Promise((resolve) => (this.resolveGone = resolve));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => undefined); // 'close' follows and says it all
     socket.on('close', () => this.onClosed());
@@ -149,6 +153,7 @@ export class ShimConnection {
     this.helloWaiter?.reject(new Error('the shim closed the connection before its hello'));
     for (const r of this.replies.splice(0)) r.reject(new ShimCommandError('the shim went away before replying'));
     this.resolveExit(null);
+    this.resolveGone();
     this.onClose();
   }
 }

@@ -82,6 +82,13 @@ async function readExit(stateDir: string): Promise<ExitStatus | undefined> {
   }
 }
 
+/** Waits for p, but no longer than ms. */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
 /** Resolves once the shim process for stateDir has exited (a zombie counts: its parent is
  * init, which reaps when it will), so a caller that deletes sees no shim left. */
 async function shimGone(pid: number, stateDir: string, timeoutMs = 10_000): Promise<void> {
@@ -242,10 +249,15 @@ class ShimTask implements ContainerTask {
       await this.kill(9).catch(() => undefined);
       await this.wait().catch(() => undefined);
     }
+    // The shim deletes the runtime's container after reporting the exit: the id is free once
+    // the shim is gone. Its closing our connection is the first sign of that.
     const conn = await this.control?.catch(() => undefined);
+    if (conn && !conn.isClosed) await within(conn.gone, 10_000);
     conn?.close();
     await shimGone(this.shimPid, this.stateDir);
-    if (this.record.kind === 'container') await this.cli.delete(this.record.containerId).catch(() => undefined);
+    // A shim that died early leaves the runtime's container behind.
+    const id = this.record.containerId;
+    if (this.record.kind === 'container' && existsSync(path.join(this.record.runtimeRoot, id))) await this.cli.delete(id).catch(() => undefined);
     await rm(this.stateDir, { recursive: true, force: true });
   }
 
