@@ -3,7 +3,7 @@
 // store as each download completes. The image and its reference are recorded last, so a pull that
 // fails or is cancelled leaves no reference; what it committed is removed, and what a crash leaves
 // is what the graph's collection at start frees.
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { ContentStore, Digest, ImageConfig, ImageStore, LayerInfo, LayerStore, Reference, ReferenceStore } from '../graph/interfaces';
 import { chainIds } from '../graph/reference';
 import { sha256 } from '../graph/content-store';
@@ -138,14 +138,17 @@ export class Puller {
     const record = images.get(id);
     if (!record) throw systemError(`the image ${id} vanished while it was being pulled`);
     const repoDigest = `${ref.familiarName}@${manifestDigest}`;
-    if (!record.repoDigests?.includes(repoDigest)) {
+    const knewDigest = record.repoDigests?.includes(repoDigest) ?? false;
+    if (!knewDigest) {
       await images.put({ ...record, repoDigests: [...(record.repoDigests ?? []).filter((d) => !d.startsWith(`${ref.familiarName}@`)), repoDigest] });
     }
+    // A tag, or for a pull by digest the digest itself, names the image (so it is not dangling).
     const before = references.get(ref);
     if (before !== id) await references.add(ref, id);
+    const upToDate = before === id || (ref.digest !== undefined && knewDigest);
     out.message(undefined, `Digest: ${manifestDigest}`);
-    out.message(undefined, `Status: ${before === id ? 'Image is up to date' : 'Downloaded newer image'} for ${ref.familiar}`);
-    return { id, manifestDigest, updated: before !== id };
+    out.message(undefined, `Status: ${upToDate ? 'Image is up to date' : 'Downloaded newer image'} for ${ref.familiar}`);
+    return { id, manifestDigest, updated: !upToDate };
   }
 
   /** Config and layers into the stores; the image record at the end. */
@@ -162,9 +165,7 @@ export class Puller {
     const chain = chainIds(diffIds, sha256);
     const parents = chain.map((_c, i) => (i === 0 ? undefined : chain[i - 1]));
 
-    const committed: Digest[] = [];
-    const downloads = new Map<Digest, Promise<void>>();
-    const extractions: Promise<void>[] = [];
+    const layers: Promise<void>[] = [];
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
@@ -173,52 +174,47 @@ export class Puller {
       for (let i = 0; i < layerDescs.length; i++) {
         out.update(shortId(layerDescs[i]!.digest), present[i] ? 'Already exists' : 'Pulling fs layer');
       }
-      const slots = new Slots(this.deps.maxConcurrentDownloads());
+      const limit = Math.max(1, this.deps.maxConcurrentDownloads());
+      const slots = new Slots(limit);
       const total = layerDescs.reduce((s, l, i) => s + (present[i] ? 0 : l.size), 0);
       let done = 0;
       const report = (n: number) => {
         done += n;
         req.onProgress?.(done, total, `Downloading ${registry}/${path}`);
       };
-      // One download per distinct blob; those beyond the free slots wait, as dockerd says.
-      const waiting: string[] = [];
-      let free = Math.max(1, this.deps.maxConcurrentDownloads());
-      for (let i = 0; i < layerDescs.length; i++) {
-        const desc = layerDescs[i]!;
-        if (present[i] || downloads.has(desc.digest)) continue;
-        if (free > 0) free--;
-        else waiting.push(shortId(desc.digest));
-        downloads.set(desc.digest, this.downloadLayer(session, desc, slots, out, controller.signal, report, committed));
-      }
-      for (const w of waiting) out.update(w, 'Waiting');
-      // Errors are seen where they are awaited below; nothing may reject unobserved.
-      for (const p of downloads.values()) p.catch(() => undefined);
+      const missing = layerDescs.map((_d, i) => i).filter((i) => !present[i]);
+      for (const i of missing.slice(limit)) out.update(shortId(layerDescs[i]!.digest), 'Waiting');
 
-      // Each layer unpacks as soon as its download is complete; overlay layers do not need their
-      // parent on disk, so they unpack side by side (vfs copies the parent: bottom up). "Pull
-      // complete" is still said in order, as dockerd says it.
+      // Each layer streams from the registry through its digest check and decompression into the
+      // graphdriver (and into the diff-id blob the image record names), a few layers at a time.
+      // overlay layers do not need their parent on disk, so they unpack side by side; vfs copies
+      // the parent, so its layers go bottom up. "Pull complete" is said in order, as dockerd says it.
       const parallel = layerStore.driver.name !== 'vfs';
       let previous: Promise<void> = Promise.resolve();
-      for (let i = 0; i < layerDescs.length; i++) {
-        if (present[i]) continue;
+      for (const i of missing) {
         const desc = layerDescs[i]!;
         const before = previous;
-        const unpack = async () => {
-          await downloads.get(desc.digest);
+        const layer = async () => {
           if (!parallel) await before;
-          if (controller.signal.aborted) throw abortError(controller.signal);
-          await this.unpackLayer(desc, parents[i], diffIds[i]!, out, controller.signal);
+          await slots.take();
+          try {
+            if (controller.signal.aborted) throw abortError(controller.signal);
+            await this.pullLayer(session, desc, parents[i], diffIds[i]!, out, controller.signal, report);
+          } finally {
+            slots.release();
+          }
           await this.deps.metadata.add(diffIds[i]!, { digest: desc.digest, size: desc.size, mediaType: desc.mediaType, registry, repository: path });
           await before;
           out.update(shortId(desc.digest), 'Pull complete');
         };
-        previous = unpack();
-        previous.catch(() => controller.abort(new Error('a layer failed')));
-        extractions.push(previous);
+        previous = layer();
+        // The first failure stops the other layers.
+        previous.catch((err: unknown) => controller.abort(err));
+        layers.push(previous);
       }
-      const results = await Promise.allSettled([...extractions, ...downloads.values()]);
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      const results = await Promise.allSettled(layers);
       if (signal.aborted) throw abortError(signal);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw firstRealError(results, failed.reason);
       // The config becomes a blob, then the image record that refers to it and its layers.
       if (!(await content.info(manifest.config.digest))) {
@@ -237,55 +233,43 @@ export class Puller {
       throw err;
     } finally {
       signal.removeEventListener('abort', onAbort);
-      await Promise.allSettled([...extractions, ...downloads.values()]);
-      // The compressed blobs served their purpose: the layers are unpacked (or the pull failed).
-      for (const d of committed) await content.delete(d).catch(() => undefined);
+      await Promise.allSettled(layers);
     }
   }
 
   /**
-   * Unpacks one downloaded layer: the compressed blob is decompressed once, and the tar is both
-   * unpacked by the graphdriver and kept as the diff-id blob the graph's image records name.
+   * One layer in one pass: downloaded (resumed with Range if the connection drops), hashed against
+   * its digest, decompressed, unpacked by the graphdriver and kept as the diff-id blob. A digest
+   * mismatch fails the stream at its end, before the layer or the blob is committed.
    */
-  private async unpackLayer(desc: Descriptor, parent: Digest | undefined, diffId: Digest, out: ProgressOutput, signal: AbortSignal): Promise<void> {
+  private async pullLayer(session: RegistrySession, desc: Descriptor, parent: Digest | undefined, diffId: Digest, out: ProgressOutput, signal: AbortSignal, report: (n: number) => void): Promise<void> {
     const { content, layers } = this.deps.graph;
-    const progress = new ByteProgress(out, shortId(desc.digest), 'Extracting', desc.size);
-    const raw = content.reader(desc.digest).pipe(countBytes((n) => progress.add(n)));
-    let tar = await decompressed(raw);
+    const id = shortId(desc.digest);
+    const progress = new ByteProgress(out, id, 'Downloading', desc.size);
+    const blob = session.blob(desc, { signal, onBytes: (n) => { progress.add(n); report(n); } });
+    const verified = Readable.from((async function* () {
+      yield* blob;
+      out.update(id, 'Verifying Checksum');
+      out.update(id, 'Download complete');
+    })(), { objectMode: false, highWaterMark: 1 << 20 });
+    let tar = await decompressed(verified);
     let kept: Promise<void> | undefined;
     if (!(await content.info(diffId))) {
       const tee = teeToBlob(content, tar, diffId);
       tar = tee.stream;
       kept = tee.done;
     }
-    await layers.register(tar, parent, diffId, signal);
-    if (kept) await kept;
-  }
-
-  private async downloadLayer(session: RegistrySession, desc: Descriptor, slots: Slots, out: ProgressOutput, signal: AbortSignal, report: (n: number) => void, committed: Digest[]): Promise<void> {
-    const { content } = this.deps.graph;
-    await slots.take();
     try {
-      if (signal.aborted) throw abortError(signal);
-      if (await content.info(desc.digest)) return;
-      const id = shortId(desc.digest);
-      const progress = new ByteProgress(out, id, 'Downloading', desc.size);
-      const w = await content.writer();
-      try {
-        for await (const chunk of session.blob(desc, { signal, onBytes: (n) => { progress.add(n); report(n); } })) {
-          await w.write(chunk);
-        }
-        out.update(id, 'Verifying Checksum');
-        await w.commit({ digest: desc.digest, size: desc.size });
-        committed.push(desc.digest);
-      } catch (err) {
-        await w.abort();
-        throw signal.aborted ? abortError(signal) : err;
-      }
-      out.update(id, 'Download complete');
-    } finally {
-      slots.release();
+      await layers.register(tar, parent, diffId, signal);
+    } catch (err) {
+      verified.destroy();
+      throw signal.aborted ? abortError(signal) : err;
     }
+    // Another pull may have unpacked the same layer meanwhile (then our stream went unread).
+    if (kept) await kept.catch(async (err: unknown) => {
+      if (!(await content.info(diffId))) throw err;
+    });
+    out.bytes(id, 'Extracting', desc.size, desc.size);
   }
 }
 
@@ -300,38 +284,33 @@ function teeToBlob(content: ContentStore, source: Readable, expected: Digest): {
   done.catch(() => undefined);
   const stream = Readable.from((async function* () {
     const w = await content.writer();
+    let committed = false;
     try {
       for await (const chunk of source as AsyncIterable<Buffer>) {
         await w.write(chunk);
         yield chunk;
       }
       await w.commit({ digest: expected });
+      committed = true;
       finish();
-    } catch (err) {
-      await w.abort();
-      fail(err);
-      throw err;
+    } finally {
+      // An error, or a reader that stopped early: the blob is not kept.
+      if (!committed) {
+        await w.abort();
+        source.destroy();
+        fail(new Error(`the layer ${expected} was not read to its end`));
+      }
     }
-  })(), { objectMode: false });
+  })(), { objectMode: false, highWaterMark: 1 << 20 });
   return { stream, done };
 }
 
 /** Of several failures, the one that caused the others (they were aborted because of it). */
 function firstRealError(results: PromiseSettledResult<unknown>[], fallback: unknown): unknown {
   for (const r of results) {
-    if (r.status === 'rejected' && (r.reason as Error)?.name !== 'AbortError' && (r.reason as Error)?.message !== 'a layer failed') return r.reason;
+    if (r.status === 'rejected' && (r.reason as Error)?.name !== 'AbortError') return r.reason;
   }
   return fallback;
-}
-
-function countBytes(onBytes: (n: number) => void): Transform {
-  return new Transform({
-    highWaterMark: 1 << 20,
-    transform(chunk: Buffer, _enc, cb) {
-      onBytes(chunk.length);
-      cb(null, chunk);
-    },
-  });
 }
 
 function parseConfig(bytes: Buffer, digest: Digest): ImageConfig {

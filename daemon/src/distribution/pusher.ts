@@ -4,7 +4,7 @@
 // PUT under the tag. Progress lines are dockerd's: Preparing, Waiting, Pushing, Pushed,
 // Layer already exists, Mounted from …, and "TAG: digest: … size: …".
 import { createHash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import { createGzip, constants as zlib } from 'node:zlib';
 import { RegistrySession } from './registry-client';
 import { MediaType } from './manifest';
@@ -202,7 +202,7 @@ async function readAll(stream: Readable): Promise<Buffer> {
 }
 
 function bufferStream(data: Buffer): Readable {
-  const t = new Transform();
+  const t = new PassThrough();
   t.end(data);
   return t;
 }
