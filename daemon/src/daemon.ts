@@ -17,6 +17,7 @@ import { Graph } from './graph/graph';
 import { registerImageJobs, imageDiskUsage } from './graph/jobs';
 import { Distribution } from './distribution/distribution';
 import { DEFAULT_CERTS_DIR } from './distribution/hosts';
+import { openContainers } from './container/component';
 import { openNetworks, type NetworkComponent } from './drivers/network/component';
 import { openVolumes } from './drivers/volume/component';
 import type { VolumeManager } from './drivers/volume/manager';
@@ -124,14 +125,15 @@ export class Daemon {
     this.networks = networks;
     this.volumes = volumes;
     new Distribution(this.engine, { graph, dataRoot: this.config.dataRoot, config: () => ({ ...this.config, certsDir: process.env.BERTH_CERTS_D || DEFAULT_CERTS_DIR }) }).register();
+    const { containers, runtimes } = await openContainers({ engine: this.engine, graph, dataRoot: this.config.dataRoot, execRoot: this.config.execRoot, defaultRuntime: () => this.config.defaultRuntime, log: this.log.child({ component: 'container' }) });
     const sources: SystemSources = {
       config: () => this.config,
       host: readHostFacts(),
       engineId: engineId(this.config.dataRoot),
-      containerCounts: () => ({ total: 0, running: 0, paused: 0, stopped: 0 }),
+      containerCounts: () => containers.counts(),
       imageCount: () => graph.images.list().length,
       storageDriver: () => ({ name: graph.driver.name, status: graph.driver.status() }),
-      runtimes: () => ({ runtimes: {}, defaultRuntime: this.config.defaultRuntime, warnings: [] }),
+      runtimes,
       diskUsage: async (types) => ({ LayersSize: 0, Images: [], Containers: [], Volumes: types.has('volume') ? await volumes.usage() : [], BuildCache: [], ...(types.has('image') ? await imageDiskUsage(graph) : {}) }),
       securityOptions: () => [],
     };

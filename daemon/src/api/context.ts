@@ -87,6 +87,7 @@ export class RequestContext {
     }
     const declared = Number(this.req.headers['content-length'] ?? NaN);
     if (declared > MAX_JSON_BODY) throw tooLarge();
+    if (this.upgrade) return this.readUpgradeJson<T>(declared);
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of this.req as AsyncIterable<Buffer>) {
@@ -95,6 +96,32 @@ export class RequestContext {
       chunks.push(chunk);
     }
     const text = Buffer.concat(chunks).toString('utf8');
+    if (text.trim() === '') return undefined;
+    try {
+      return JSON.parse(text) as T;
+    } catch (err) {
+      throw invalidParameter(`invalid JSON: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * An upgrade request's body (exec start sends one) arrives in `head`, not through `req`: take
+   * Content-Length bytes of it and leave the rest as the first bytes of the hijacked stream.
+   */
+  private async readUpgradeJson<T>(length: number): Promise<T | undefined> {
+    const up = this.upgrade!;
+    if (!(length > 0)) return undefined;
+    while (up.head.length < length) {
+      const more = await new Promise<Buffer | null>((resolve) => {
+        up.socket.once('data', (d: Buffer) => resolve(d));
+        up.socket.once('end', () => resolve(null));
+      });
+      if (!more) break;
+      up.socket.pause();
+      up.head = Buffer.concat([up.head, more]);
+    }
+    const text = up.head.subarray(0, length).toString('utf8');
+    up.head = up.head.subarray(length);
     if (text.trim() === '') return undefined;
     try {
       return JSON.parse(text) as T;

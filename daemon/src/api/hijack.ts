@@ -27,6 +27,9 @@ export function hijack(
   if (upgrade) {
     const { socket, head } = upgrade;
     res.detachSocket(socket as never);
+    // Hold the client's bytes until the handler pipes them somewhere; a flowing socket without a
+    // 'data' listener would drop what the client types before the stream is wired.
+    socket.pause();
     socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
     if (head.length > 0) socket.unshift(head);
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));

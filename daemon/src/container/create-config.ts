@@ -1,6 +1,5 @@
 // Turning a create request into a container's config: dockerd's validation of the HostConfig
 // (with its statuses and words) and its merge of the image's config under the request's.
-import os from 'node:os';
 import { invalidParameter } from '../errors';
 import { mergeEnv } from '../drivers/exec/oci-spec';
 import { validateRestartPolicy } from './restart-policy';
@@ -14,8 +13,6 @@ export interface HostLimits {
   swapAccounting: boolean;
   cgroupVersion: '1' | '2';
 }
-
-export const hostLimits = (swapAccounting: boolean, cgroupVersion: '1' | '2'): HostLimits => ({ ncpu: os.cpus().length, swapAccounting, cgroupVersion });
 
 /** Parses a cpuset ("0-2,4") into CPU numbers, or throws dockerd's 400. */
 export function parseCpuset(set: string): number[] {

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { buildSpec, mergeEnv, parseSize, type SpecHost, type SpecInput } from './oci-spec';
 import { resolveUser } from './user';
 import { capabilitySet, DEFAULT_CAPABILITIES } from './capabilities';
-import { translateSeccomp, seccompFor } from './seccomp';
-import defaultProfile from './seccomp-default.json';
+import { translateSeccomp, seccompFor, type DockerSeccompProfile } from './seccomp';
+const defaultProfile = defaultProfileJson as DockerSeccompProfile;
+import defaultProfileJson from './seccomp-default.json';
 import type { HostConfig, ContainerConfig } from '../../container/types';
 
 const host = (over: Partial<SpecHost> = {}): SpecHost => ({

@@ -20,7 +20,7 @@ export interface DockerSeccompProfile {
   defaultAction: string;
   defaultErrnoRet?: number;
   architectures?: string[];
-  archMap?: { architecture: string; subArchitectures?: string[] }[] | null;
+  archMap?: { architecture: string; subArchitectures?: string[] | null }[] | null;
   syscalls?: DockerSeccompRule[] | null;
   listenerPath?: string;
   flags?: string[];

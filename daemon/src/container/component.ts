@@ -1,0 +1,58 @@
+// Builds the container component for the daemon: detects the OCI runtimes, opens the execdriver
+// over berth-shim, loads the store, registers the jobs, and re-adopts what survived the last
+// berthd. Daemon.wire() calls openContainers() and nothing else of this folder.
+import path from 'node:path';
+import type { Engine } from '../engine/engine';
+import type { Logger } from '../log';
+import type { Graph } from '../graph/graph';
+import { detectRuntimes, runtimeInfo } from '../drivers/exec/runtime';
+import { ShimDriver } from '../drivers/exec/shim-driver';
+import { Containers } from './containers';
+import { Execs } from './exec';
+import { registerContainerJobs } from './jobs';
+import { specHost, hostLimits } from './host';
+import type { RuntimeInfo } from '../engine/system';
+import type { ImageRuntimeConfig } from './types';
+
+export interface ContainerComponent {
+  containers: Containers;
+  runtimes(): RuntimeInfo;
+}
+
+export async function openContainers(o: { engine: Engine; graph: Graph; dataRoot: string; execRoot: string; defaultRuntime: () => string; log: Logger }): Promise<ContainerComponent> {
+  const runtimes = await detectRuntimes();
+  const exec = new ShimDriver({ stateRoot: o.execRoot, runtimes, defaultRuntime: o.defaultRuntime() });
+  const host = specHost();
+  const graph = o.graph;
+  const containers = new Containers({
+    root: path.join(o.dataRoot, 'containers'),
+    events: o.engine.events,
+    graph: graph.driver,
+    exec,
+    specHost: host,
+    limits: hostLimits(host),
+    log: o.log,
+    images: {
+      async resolve(ref) {
+        const { record } = graph.resolve(ref);
+        const config = await graph.images.config(record.id);
+        return { id: record.id, config: (config.config ?? {}) as ImageRuntimeConfig, topLayer: record.chainId ? record.chainId.replace(/^sha256:/, '') : undefined };
+      },
+    },
+  });
+  const execs = new Execs(containers);
+  const imageIds = (ref: string): string[] => {
+    try {
+      return [graph.resolve(ref).record.id];
+    } catch {
+      return [];
+    }
+  };
+  registerContainerJobs(o.engine, containers, execs, imageIds);
+  // Images in use by containers cannot be removed without force.
+  graph.users = {
+    containersUsing: (imageId) => containers.store.list().filter((c) => c.record.Image === imageId).map((c) => ({ id: c.id, running: c.state.Running })),
+  };
+  await containers.restore();
+  return { containers, runtimes: () => runtimeInfo(runtimes, o.defaultRuntime()) };
+}

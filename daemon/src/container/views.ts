@@ -1,0 +1,166 @@
+// What clients read about containers: GET /containers/{id}/json (inspect) and the items and
+// filters of GET /containers/json, in the Engine API's shapes.
+import { invalidParameter } from '../errors';
+
+/** Filter values by key, as the API layer parsed them (`filters` query parameter). */
+export type Filters = Map<string, string[]>;
+
+const matchesAny = (f: Filters, key: string, test: (v: string) => boolean): boolean => {
+  const values = f.get(key);
+  return !values || values.length === 0 || values.some(test);
+};
+
+const matchesLabels = (f: Filters, labels: Record<string, string> | undefined): boolean =>
+  (f.get('label') ?? []).every((v) => {
+    const eq = v.indexOf('=');
+    if (eq < 0) return labels !== undefined && v in labels;
+    return labels !== undefined && labels[v.slice(0, eq)] === v.slice(eq + 1);
+  });
+import type { Container } from './container';
+import { describeState } from './state';
+import { etcPaths } from './etc-files';
+
+export const LIST_FILTERS = ['ancestor', 'before', 'expose', 'exited', 'health', 'id', 'isolation', 'is-task', 'label', 'name', 'network', 'publish', 'since', 'status', 'volume'] as const;
+const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+
+function networkSettings(c: Container): Record<string, unknown> {
+  const mode = c.record.HostConfig.NetworkMode ?? 'default';
+  const networks: Record<string, unknown> = {};
+  const name = mode === 'default' ? 'none' : mode;
+  if (name === 'none' || name === 'host') {
+    networks[name] = {
+      IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '',
+      IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DriverOpts: null, DNSNames: null,
+    };
+  }
+  return { Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0, SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '', Networks: networks };
+}
+
+function mounts(c: Container): Record<string, unknown>[] {
+  return (c.record.HostConfig.Binds ?? []).map((b) => {
+    const [source, destination, mode = ''] = b.split(':');
+    return { Type: 'bind', Source: source, Destination: destination, Mode: mode, RW: !mode.split(',').includes('ro'), Propagation: 'rprivate' };
+  });
+}
+
+export function inspectContainer(c: Container, dir: string, logPath: string, size?: { rw: number; rootFs: number }): Record<string, unknown> {
+  const r = c.record;
+  const etc = etcPaths(dir);
+  const out: Record<string, unknown> = {
+    Id: r.ID,
+    Created: r.Created,
+    Path: r.Path,
+    Args: r.Args,
+    State: r.State,
+    Image: r.Image,
+    ResolvConfPath: etc.resolvConf,
+    HostnamePath: etc.hostname,
+    HostsPath: etc.hosts,
+    LogPath: logPath,
+    Name: r.Name,
+    RestartCount: r.RestartCount,
+    Driver: r.Driver,
+    Platform: r.Platform,
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: c.execIds.size > 0 ? [...c.execIds] : null,
+    HostConfig: r.HostConfig,
+    GraphDriver: r.GraphDriver,
+    Mounts: mounts(c),
+    Config: r.Config,
+    NetworkSettings: networkSettings(c),
+  };
+  if (size) {
+    out.SizeRw = size.rw;
+    out.SizeRootFs = size.rootFs;
+  }
+  return out;
+}
+
+/** dockerd's Command column: the entrypoint and arguments joined with spaces, unquoted. */
+export const commandLine = (c: Container): string => [c.record.Path, ...c.record.Args].join(' ');
+
+export function listItem(c: Container, size?: { rw: number; rootFs: number }): Record<string, unknown> {
+  const r = c.record;
+  const item: Record<string, unknown> = {
+    Id: r.ID,
+    Names: [r.Name],
+    Image: r.Config.Image ?? '',
+    ImageID: r.Image,
+    Command: commandLine(c),
+    Created: Math.floor(Date.parse(r.Created) / 1000),
+    Ports: [],
+    Labels: r.Config.Labels ?? {},
+    State: r.State.Status,
+    Status: describeState(r.State),
+    HostConfig: { NetworkMode: r.HostConfig.NetworkMode ?? 'default' },
+    NetworkSettings: { Networks: (networkSettings(c).Networks as Record<string, unknown>) },
+    Mounts: mounts(c),
+  };
+  if (size) {
+    item.SizeRw = size.rw;
+    item.SizeRootFs = size.rootFs;
+  }
+  return item;
+}
+
+export interface ListOptions {
+  all: boolean;
+  limit: number;
+  filters: Filters;
+  /** Resolves `ancestor` values to image ids (and the ids of their descendants are not tracked). */
+  imageIds: (ref: string) => string[];
+  /** Resolves a container reference for before/since. */
+  find: (ref: string) => Container | undefined;
+}
+
+export function listContainers(all: Container[], o: ListOptions): Container[] {
+  const f = o.filters;
+  for (const s of f.get('status') ?? []) {
+    if (!STATUSES.includes(s)) throw invalidParameter(`invalid filter 'status=${s}'`);
+  }
+  for (const h of f.get('health') ?? []) {
+    if (!['starting', 'healthy', 'unhealthy', 'none'].includes(h)) throw invalidParameter(`Unrecognised filter value for health: ${h}`);
+  }
+  const exited = (f.get('exited') ?? []).map((v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw invalidParameter(`invalid filter 'exited=${v}'`);
+    return n;
+  });
+  const refTime = (key: 'before' | 'since'): number | undefined => {
+    const v = f.get(key)?.[0];
+    if (v === undefined) return undefined;
+    const c = o.find(v);
+    if (!c) throw invalidParameter(`No such container: ${v}`);
+    return Date.parse(c.record.Created);
+  };
+  const before = refTime('before');
+  const since = refTime('since');
+  const ancestorIds = (f.get('ancestor') ?? []).flatMap((a) => o.imageIds(a));
+  // Newest first, as dockerd lists them.
+  const sorted = [...all].sort((a, b) => Date.parse(b.record.Created) - Date.parse(a.record.Created) || (b.id < a.id ? -1 : 1));
+  const showAll = o.all || f.has('status') || f.has('exited') || before !== undefined || since !== undefined || o.limit > 0;
+  const out: Container[] = [];
+  for (const c of sorted) {
+    const s = c.record.State;
+    const created = Date.parse(c.record.Created);
+    if (!showAll && !s.Running) continue;
+    if (before !== undefined && created >= before) continue;
+    if (since !== undefined && created <= since) continue;
+    if (!matchesAny(f, 'id', (v) => c.id.startsWith(v))) continue;
+    if (!matchesAny(f, 'name', (v) => new RegExp(v).test(c.record.Name))) continue;
+    if (!matchesAny(f, 'status', (v) => v === s.Status)) continue;
+    if (!matchesLabels(f, c.record.Config.Labels ?? undefined)) continue;
+    if (exited.length > 0 && (s.Running || s.StartedAt.startsWith('0001') || !exited.includes(s.ExitCode))) continue;
+    if (!matchesAny(f, 'health', (v) => (s.Health?.Status ?? 'none') === v)) continue;
+    if (f.has('ancestor') && !ancestorIds.includes(c.record.Image) && !(f.get('ancestor') ?? []).includes(c.record.Config.Image ?? '')) continue;
+    if (!matchesAny(f, 'network', (v) => (c.record.HostConfig.NetworkMode === 'default' ? 'none' : c.record.HostConfig.NetworkMode) === v)) continue;
+    if (!matchesAny(f, 'volume', (v) => (c.record.HostConfig.Binds ?? []).some((b) => b.split(':')[0] === v || b.split(':')[1] === v))) continue;
+    if (f.has('publish') || f.has('expose')) continue;
+    if (f.has('is-task') && (f.get('is-task') ?? []).includes('true')) continue;
+    out.push(c);
+    if (o.limit > 0 && out.length >= o.limit) break;
+  }
+  return out;
+}
