@@ -32,7 +32,7 @@ static void send_hello(struct client *c)
 	int n = snprintf(hello, sizeof hello,
 			 "{\"id\":\"%s\",\"pid\":%d,\"status\":\"%s\",\"tty\":%s,\"stdin\":%s,\"exec\":%s}",
 			 S.o.id, (int)S.pid, names[S.phase], S.o.tty ? "true" : "false",
-			 S.in_fd >= 0 ? "true" : "false", S.o.exec_process ? "true" : "false");
+			 S.o.stdin_open && !S.stdin_done ? "true" : "false", S.o.exec_process ? "true" : "false");
 	(void)attach_send(c, FRAME_HELLO, hello, (size_t)n);
 }
 
@@ -57,7 +57,16 @@ static void close_stdin_now(void)
 {
 	if (S.in_fd >= 0) close(S.in_fd);
 	S.in_fd = -1;
+	S.stdin_done = true;
 	buf_free(&S.stdin_q);
+}
+
+/* Whether stdin frames are taken: the container's stdin is open, or (exec) will be at start,
+ * so that what a client sends right after attaching is not lost. */
+static bool stdin_accepting(void)
+{
+	if (!S.o.stdin_open || S.stdin_done || S.close_stdin) return false;
+	return S.in_fd >= 0 || (S.phase == PHASE_CREATED && S.o.exec_process);
 }
 
 static bool handle_frame(struct client *c, unsigned type, const char *p, size_t n);
@@ -75,7 +84,7 @@ static void flush_stdin(void)
 		}
 		buf_consume(&S.stdin_q, (size_t)w);
 	}
-	if (S.close_stdin && buf_pending(&S.stdin_q) == 0) close_stdin_now();
+	if (S.close_stdin && S.in_fd >= 0 && buf_pending(&S.stdin_q) == 0) close_stdin_now();
 	attach_unstall(handle_frame);
 }
 
@@ -102,6 +111,7 @@ static void do_start(struct client *c)
 			return;
 		}
 		S.phase = PHASE_RUNNING;
+		flush_stdin(); /* what clients sent before the start */
 		reap_children(); /* it may have exited before we read its pid */
 		reply(c, true, "");
 		return;
@@ -132,7 +142,7 @@ static bool handle_frame(struct client *c, unsigned type, const char *p, size_t 
 {
 	switch (type) {
 	case FRAME_STDIN:
-		if (S.in_fd < 0 || S.close_stdin) return true; /* no stdin: dropped, as dockerd does */
+		if (!stdin_accepting()) return true; /* no stdin: dropped, as dockerd does */
 		if (buf_pending(&S.stdin_q) + n > STDIN_HIGH_WATER) return false;
 		if (buf_append(&S.stdin_q, p, n) < 0) {
 			warn_msg("out of memory queueing stdin");
@@ -141,7 +151,7 @@ static bool handle_frame(struct client *c, unsigned type, const char *p, size_t 
 		flush_stdin();
 		return true;
 	case FRAME_CLOSE_STDIN:
-		if (S.in_fd >= 0 && !S.close_stdin) {
+		if (stdin_accepting()) {
 			/* A pty has no half-close: the line discipline's EOF character ends a read. */
 			if (S.o.tty) (void)buf_append(&S.stdin_q, "\x04", 1);
 			else S.close_stdin = true;

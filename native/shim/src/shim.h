@@ -35,6 +35,7 @@ struct shim {
 	int master_fd;       /* the pty master, for resizes; -1 without a tty */
 	struct buf stdin_q;  /* stdin from clients not yet taken by the container */
 	bool close_stdin;    /* close in_fd once stdin_q is empty */
+	bool stdin_done;     /* in_fd was closed: later stdin is dropped */
 	pid_t pid;           /* the container's init (or the exec'd process); 0 before it exists */
 	int wait_status;     /* valid in PHASE_EXITED unless exit_code_override >= 0 */
 	int exit_code_override;

@@ -225,7 +225,10 @@ async function* generate(logPath: string, o: LogReadOptions): AsyncGenerator<Buf
     const chain = await openChain(logPath);
     for (const l of chain) files.add(l.fh);
     let current = chain.find((l) => l.path === logPath)?.fh;
-    const segments = await Promise.all(chain.map(async ({ fh }) => ({ fh, start: 0, end: (await fh.stat()).size })));
+    const segments = await Promise.all(chain.map(async ({ fh, ino }) => ({ fh, ino, start: 0, end: (await fh.stat()).size })));
+    // The inode of the last rotated file read to its end: catching up after a rotation starts
+    // after it. Undefined with no current file means no file existed at the start.
+    let lastIno: number | undefined;
     if (o.tail !== undefined) {
       let left = Math.max(0, o.tail);
       // An older file is read from where its lines still count: the wanted lines left, or the
@@ -249,7 +252,10 @@ async function* generate(logPath: string, o: LogReadOptions): AsyncGenerator<Buf
       const isCurrent = seg.fh === current;
       pos = yield* readRange(seg.fh, seg.start, isCurrent && !o.follow ? seg.end : isCurrent ? undefined : seg.end, fmt, buf);
       if (fmt.done) return;
-      if (!isCurrent) await release(seg.fh);
+      if (!isCurrent) {
+        await release(seg.fh);
+        lastIno = seg.ino;
+      }
     }
     if (!o.follow) return;
 
@@ -263,31 +269,31 @@ async function* generate(logPath: string, o: LogReadOptions): AsyncGenerator<Buf
           const { size, ino } = await current.stat();
           if (size < pos) pos = 0; // truncated in place (max-file 1)
           const now = await stat(logPath).catch(() => undefined);
+          // A missing name is a rotation half done (or a removal): look again later.
           if (now && now.ino !== ino) {
-            // Rotated: finish our file, then every newer one, oldest first.
+            // Rotated: the shim is done with our file; finish it, then catch up below.
             pos = yield* readRange(current, pos, undefined, fmt, buf);
             if (fmt.done) return;
             await release(current);
             current = undefined;
-            for (const next of await openChain(logPath, ino)) {
-              files.add(next.fh);
-              if (next.path === logPath) {
-                current = next.fh;
-                pos = yield* readRange(current, 0, undefined, fmt, buf);
-              } else {
-                yield* readRange(next.fh, 0, undefined, fmt, buf);
-                await release(next.fh);
-              }
-              if (fmt.done) return;
+            lastIno = ino;
+          }
+        }
+        if (!current) {
+          // Every file newer than the last one read, oldest first; `log` stays open.
+          for (const link of await openChain(logPath, lastIno)) {
+            files.add(link.fh);
+            if (link.path === logPath) {
+              current = link.fh;
+              pos = yield* readRange(current, 0, undefined, fmt, buf);
+            } else {
+              yield* readRange(link.fh, 0, undefined, fmt, buf);
+              await release(link.fh);
+              lastIno = link.ino;
             }
+            if (fmt.done) return;
           }
-        } else {
-          current = await openIfExists(logPath);
-          if (current) {
-            files.add(current);
-            pos = 0;
-            continue;
-          }
+          if (current) continue; // it may have rotated again while we caught up
         }
         if (last) return; // the container exited and everything it wrote has been read
         await waiter.wait();
@@ -308,10 +314,15 @@ async function openChain(logPath: string, after?: number): Promise<{ path: strin
   for (let attempt = 0; ; attempt++) {
     const chain: { path: string; fh: FileHandle; ino: number }[] = [];
     let found = after === undefined;
+    let gap = false;
     for (let k = 1; ; k++) {
       const name = `${logPath}.${k}`;
       const fh = await openIfExists(name);
-      if (!fh) break;
+      if (!fh) {
+        // A hole followed by more files is a rotation in the middle of its renames.
+        gap = (await stat(`${logPath}.${k + 1}`).catch(() => undefined)) !== undefined;
+        break;
+      }
       const ino = (await fh.stat()).ino;
       if (ino === after) {
         await fh.close();
@@ -322,7 +333,7 @@ async function openChain(logPath: string, after?: number): Promise<{ path: strin
     }
     const fh = await openIfExists(logPath);
     if (fh) chain.push({ path: logPath, fh, ino: (await fh.stat()).ino });
-    let steady = found && new Set(chain.map((l) => l.ino)).size === chain.length;
+    let steady = found && !gap && new Set(chain.map((l) => l.ino)).size === chain.length;
     for (const link of chain) {
       if (!steady) break;
       const st = await stat(link.path).catch(() => undefined);

@@ -99,6 +99,16 @@ describe('berth-shim with runc', () => {
     expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z /);
   });
 
+  it('serves several attach clients at once, each with the streams it asked for', async () => {
+    const { task } = await container(['sh', '-c', 'echo out; echo err >&2']);
+    const both = await task.attach({ stdout: true, stderr: true });
+    const onlyErr = await task.attach({ stdout: false, stderr: true });
+    const onlyOut = await task.attach({ stdout: true, stderr: false });
+    const got = await Promise.all([both.stdout, both.stderr, onlyErr.stdout, onlyErr.stderr, onlyOut.stdout, onlyOut.stderr].map(collect).concat([task.start().then(() => '')]));
+    expect(got.slice(0, 6)).toEqual(['out\n', 'err\n', '', 'err\n', 'out\n', '']);
+    expect((await task.wait()).exitCode).toBe(0);
+  });
+
   it('gives a tty container a pty, and resize changes stty size', async () => {
     const { task } = await container(['sh'], { tty: true, openStdin: true });
     const session = await task.attach({ stdin: true, stdout: true });
@@ -255,6 +265,16 @@ describe('berth-shim with runc', () => {
     await tty.start();
     expect((await tty.wait()).exitCode).toBe(0);
     expect(await tout).toMatch(/^\/dev\/pts\/\d+\r\n$/);
+
+    // stdin written between attach and start reaches the process (echo x | docker exec -i c cat).
+    const cat = await task.exec('e4', { process: { args: ['cat'], env: ['PATH=/bin'], cwd: '/', user: { uid: 0, gid: 0 } }, tty: false, openStdin: true });
+    tasks.push(cat);
+    const cs = await cat.attach({ stdin: true, stdout: true, stdinOnce: true });
+    const cout = collect(cs.stdout);
+    cs.stdin!.end('piped in\n');
+    await cat.start();
+    expect((await cat.wait()).exitCode).toBe(0);
+    expect(await cout).toBe('piped in\n');
 
     const missing = await task.exec('e3', { process: { args: ['nope'], env: ['PATH=/bin'], cwd: '/', user: { uid: 0, gid: 0 } }, tty: false, openStdin: false });
     tasks.push(missing);
