@@ -3,7 +3,7 @@
 // the same API from these tables (see api.ts), and main's handlers are typed against them.
 import type {
   ContainerStatsSample, ContainerView, EngineStatus, ImageView, JobView, LogLine, LogOpenOptions,
-  NetworkView, Settings, TerminalOpenOptions, VolumeView,
+  NetworkView, RunOptions, Settings, TerminalOpenOptions, VolumeView,
 } from './views.js';
 
 /** Request channels: `namespace:method` → [arguments, result]. */
@@ -17,6 +17,8 @@ export interface RequestChannels {
   'containers:unpause': [[id: string], void];
   'containers:kill': [[id: string], void];
   'containers:remove': [[id: string, options: { force: boolean }], void];
+  /** Creates and starts a container (pulling the image first when the engine lacks it); returns its id. */
+  'containers:run': [[options: RunOptions], string];
   'images:list': [[], ImageView[]];
   'images:remove': [[id: string, options: { force: boolean }], void];
   'images:pull': [[reference: string], void];
@@ -66,7 +68,7 @@ export type RequestResult<C extends RequestChannel> = RequestChannels[C][1];
 /** The request channels at run time, for building the API object and validating senders. */
 export const requestChannels = [
   'containers:list', 'containers:inspect', 'containers:start', 'containers:stop', 'containers:restart',
-  'containers:pause', 'containers:unpause', 'containers:kill', 'containers:remove',
+  'containers:pause', 'containers:unpause', 'containers:kill', 'containers:remove', 'containers:run',
   'images:list', 'images:remove', 'images:pull',
   'volumes:list', 'volumes:remove', 'networks:list', 'networks:remove',
   'logs:open', 'logs:close',

@@ -137,3 +137,19 @@ export interface TerminalOpenOptions {
   cols: number;
   rows: number;
 }
+
+export type RestartPolicy = 'no' | 'always' | 'unless-stopped' | 'on-failure';
+
+/** What the Run dialog asks for: the common `docker run` flags. */
+export interface RunOptions {
+  image: string;
+  name?: string;
+  /** The command as words; empty keeps the image's default. */
+  cmd?: string[];
+  /** KEY=value lines. */
+  env?: string[];
+  ports?: { hostPort: number; containerPort: number; protocol: 'tcp' | 'udp' }[];
+  /** Binds and volumes in -v form: /host:/path, name:/path[:ro]. */
+  volumes?: string[];
+  restart?: RestartPolicy;
+}

@@ -15,7 +15,8 @@ const logger = uniqueName('logger');
 const shell = uniqueName('shell');
 const victim = uniqueName('victim');
 const grouped = uniqueName('grouped');
-const names = [logger, shell, victim, grouped];
+const ran = uniqueName('ran');
+const names = [logger, shell, victim, grouped, ran];
 
 beforeAll(async () => {
   engine = await startTestEngine();
@@ -55,7 +56,7 @@ function terminalText(): Promise<string> {
 
 describe(`the app in web mode against ${process.env.BERTH_APP_ENGINE ?? 'reference'}`, () => {
   it('lists the containers the docker CLI started, grouped by compose project', async () => {
-    for (const name of names) await row(name).waitFor({ timeout: 15_000 });
+    for (const name of [logger, shell, victim, grouped]) await row(name).waitFor({ timeout: 15_000 });
     expect(await row(logger).getAttribute('data-state')).toBe('running');
     await expect.poll(() => page.locator('.group-row', { hasText: 'berthdemo' }).count()).toBe(1);
     await page.locator('.engine[data-connection="connected"]').waitFor();
@@ -127,6 +128,41 @@ describe(`the app in web mode against ${process.env.BERTH_APP_ENGINE ?? 'referen
     await page.getByRole('button', { name: /^Activity/ }).click();
     await page.locator('section[aria-label="Activity"]').waitFor();
     await screenshot(page, 'activity');
+  });
+
+  it('runs a container from the Run dialog with a command and environment', async () => {
+    await page.getByRole('button', { name: /^Containers/ }).click();
+    await page.getByRole('button', { name: 'Run…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Run a container' });
+    await dialog.getByLabel('Image').fill(engine.image);
+    await dialog.getByLabel('Name').fill(ran);
+    await dialog.getByLabel('Command').fill(`sh -c 'echo "greeting=$GREETING"; sleep 3600'`);
+    await dialog.getByLabel('Environment').fill('GREETING=hello from the dialog');
+    await screenshot(page, 'run-dialog');
+    await dialog.getByRole('button', { name: 'Run', exact: true }).click();
+    // The app opens the new container's logs.
+    await page.locator('.log-line', { hasText: 'greeting=hello from the dialog' }).waitFor({ timeout: 30_000 });
+    expect(await docker(engine, 'inspect', '-f', '{{.State.Status}}', ran)).toBe('running');
+  });
+
+  it('refuses a malformed Run field with a sentence, before asking the engine', async () => {
+    await page.getByRole('button', { name: /^Containers/ }).click();
+    await page.getByRole('button', { name: 'Run…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Run a container' });
+    await dialog.getByLabel('Image').fill(engine.image);
+    await dialog.getByLabel('Ports').fill('80:http');
+    await dialog.getByRole('button', { name: 'Run', exact: true }).click();
+    await expect.poll(() => dialog.getByRole('alert').textContent()).toContain('invalid port "80:http"');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+  });
+
+  it('shows volumes and networks', async () => {
+    await page.getByRole('button', { name: /^Networks/ }).click();
+    await page.locator('[data-network="bridge"]').waitFor({ timeout: 15_000 });
+    await screenshot(page, 'networks');
+    await page.getByRole('button', { name: /^Volumes/ }).click();
+    await page.locator('section[aria-label="Volumes"]').waitFor();
+    await screenshot(page, 'volumes');
   });
 
   it('switches to the dark theme', async () => {

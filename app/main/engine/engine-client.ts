@@ -21,6 +21,7 @@ export type ExecConfig = NonNullable<operations['ContainerExec']['requestBody']>
 export type ExecInspect = operations['ExecInspect']['responses'][200]['content']['application/json'];
 export type ProgressMessage = { status?: string; id?: string; progress?: string; progressDetail?: { current?: number; total?: number }; error?: string; errorDetail?: { message?: string } };
 export type ContainerStats = Schemas['ContainerStatsResponse'];
+export type ContainerCreateBody = NonNullable<operations['ContainerCreate']['requestBody']>['content']['application/json'];
 
 /** berthd's job snapshot (GET /berth/jobs) and feed lines (GET /berth/jobs/events). */
 export interface BerthJob {
@@ -61,6 +62,10 @@ export class EngineClient {
   }
   inspectContainer(id: string): Promise<ContainerInspect> {
     return this.transport.request('GET', `/containers/${enc(id)}/json`);
+  }
+  async createContainer(body: ContainerCreateBody, name?: string): Promise<string> {
+    const res = await this.transport.request<{ Id: string }>('POST', '/containers/create', { query: { name }, body });
+    return res.Id;
   }
   startContainer(id: string): Promise<void> {
     return this.transport.request('POST', `/containers/${enc(id)}/start`);

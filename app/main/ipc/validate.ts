@@ -39,6 +39,16 @@ const stringList: Check = (v, name) => {
   if (!Array.isArray(v) || v.length > 64 || v.some((s) => typeof s !== 'string' || s.length > 4096)) throw bad(name, 'expected a list of strings');
 };
 
+const list = (each: Check, max: number): Check => (v, name) => {
+  if (!Array.isArray(v) || v.length > max) throw bad(name, `expected a list of at most ${max} items`);
+  v.forEach((item, i) => each(item, `${name}[${i}]`));
+};
+const portMapping = object({ hostPort: int(0, 65535), containerPort: int(1, 65535), protocol: oneOf('tcp', 'udp') });
+const runOptions = object({
+  image: text(512), name: text(128), cmd: stringList, env: list(text(32768), 512), ports: list(portMapping, 256),
+  volumes: list(text(4096), 256), restart: oneOf('no', 'always', 'unless-stopped', 'on-failure'),
+}, ['name', 'cmd', 'env', 'ports', 'volumes', 'restart']);
+
 const none: Check[] = [];
 const byId: Check[] = [id];
 
@@ -47,6 +57,7 @@ const argChecks: { [C in RequestChannel]: Check[] } = {
   'containers:inspect': byId, 'containers:start': byId, 'containers:stop': byId, 'containers:restart': byId,
   'containers:pause': byId, 'containers:unpause': byId, 'containers:kill': byId,
   'containers:remove': [id, object({ force: bool })],
+  'containers:run': [runOptions],
   'images:list': none,
   'images:remove': [id, object({ force: bool })],
   'images:pull': [text(512)],

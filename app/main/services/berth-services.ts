@@ -83,6 +83,7 @@ export class Session {
       'containers:unpause': (id) => s.containers.unpause(id),
       'containers:kill': (id) => s.containers.kill(id),
       'containers:remove': (id, o) => s.containers.remove(id, o.force),
+      'containers:run': (o) => s.containers.run(o),
       'images:list': () => s.images.list(),
       'images:remove': (id, o) => s.images.remove(id, o.force),
       'images:pull': (ref) => s.images.pull(ref),

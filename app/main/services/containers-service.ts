@@ -1,6 +1,8 @@
 // Keeps the container list current from /events: a full list on (re)connect, then each
 // container event refreshes only the container it names. Changes are pushed, coalesced per tick.
-import type { ContainerView } from '../../shared/views.js';
+import type { ContainerView, RunOptions } from '../../shared/views.js';
+import { EngineError } from '../engine/engine-error.js';
+import { createBody } from './run-options.js';
 import type { EngineClient, EventMessage } from '../engine/engine-client.js';
 import { coalesce, type Emit } from './broadcaster.js';
 import type { EngineService } from './engine-service.js';
@@ -98,4 +100,20 @@ export class ContainersService {
   kill(id: string): Promise<void> { return this.engine.client().killContainer(id); }
   remove(id: string, force: boolean): Promise<void> { return this.engine.client().removeContainer(id, { force }); }
   inspect(id: string): Promise<unknown> { return this.engine.client().inspectContainer(id); }
+
+  /** `docker run -d`: create (pulling the image when the engine lacks it, as the CLI does), then start. */
+  async run(options: RunOptions): Promise<string> {
+    const client = this.engine.client();
+    const body = createBody(options);
+    let id: string;
+    try {
+      id = await client.createContainer(body, options.name || undefined);
+    } catch (err) {
+      if (!(err instanceof EngineError) || err.status !== 404 || !/image/i.test(err.message)) throw err;
+      for await (const message of client.pullImage(options.image)) void message;
+      id = await client.createContainer(body, options.name || undefined);
+    }
+    await client.startContainer(id);
+    return id;
+  }
 }

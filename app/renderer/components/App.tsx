@@ -7,6 +7,7 @@ import { ContainerDetail } from './ContainerDetail.js';
 import { ContainersView } from './ContainersView.js';
 import { ImagesView } from './ImagesView.js';
 import { useApp } from './store-context.js';
+import { NetworksView, VolumesView } from './VolumesNetworksViews.js';
 
 export function App() {
   const view = useApp((s) => s.view);
@@ -19,6 +20,8 @@ export function App() {
         {view.name === 'containers' ? <ContainersView /> : null}
         {view.name === 'container' ? <ContainerDetail id={view.id} tab={view.tab} /> : null}
         {view.name === 'images' ? <ImagesView /> : null}
+        {view.name === 'volumes' ? <VolumesView /> : null}
+        {view.name === 'networks' ? <NetworksView /> : null}
         {view.name === 'activity' ? <ActivityView /> : null}
       </main>
       <Notices />
@@ -41,11 +44,13 @@ function Sidebar() {
   const show = useApp((s) => s.show);
   const containers = useApp((s) => s.containers.length);
   const images = useApp((s) => s.images.length);
+  const volumes = useApp((s) => s.volumes.length);
+  const networks = useApp((s) => s.networks.length);
   const activeJobs = useApp((s) => s.jobs.filter((j) => j.state === 'running' || j.state === 'queued').length);
   const engine = useApp((s) => s.engine);
   const theme = useApp((s) => s.settings.theme);
   const current = view.name === 'container' ? 'containers' : view.name;
-  const item = (name: 'containers' | 'images' | 'activity', label: string, count: number) => (
+  const item = (name: 'containers' | 'images' | 'volumes' | 'networks' | 'activity', label: string, count: number) => (
     <button className={`nav-item ${current === name ? 'active' : ''}`} aria-current={current === name ? 'page' : undefined} onClick={() => show({ name })}>
       <span>{label}</span>
       {count ? <span className="count">{count}</span> : null}
@@ -57,6 +62,8 @@ function Sidebar() {
       <nav aria-label="Views">
         {item('containers', 'Containers', containers)}
         {item('images', 'Images', images)}
+        {item('volumes', 'Volumes', volumes)}
+        {item('networks', 'Networks', networks)}
         {item('activity', 'Activity', activeJobs)}
       </nav>
       <div className="spacer" />

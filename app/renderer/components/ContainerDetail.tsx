@@ -38,6 +38,10 @@ export function ContainerDetail({ id, tab }: { id: string; tab: DetailTab }) {
           ? <button disabled={busy} onClick={() => act(id, `Stopping ${c.name}`, () => api.containers.stop(id))}>Stop</button>
           : <button disabled={busy} onClick={() => act(id, `Starting ${c.name}`, () => api.containers.start(id))}>Start</button>}
         <button disabled={busy} onClick={() => act(id, `Restarting ${c.name}`, () => api.containers.restart(id))}>Restart</button>
+        {c.state === 'paused'
+          ? <button disabled={busy} onClick={() => act(id, `Resuming ${c.name}`, () => api.containers.unpause(id))}>Resume</button>
+          : <button disabled={busy || !running} onClick={() => act(id, `Pausing ${c.name}`, () => api.containers.pause(id))}>Pause</button>}
+        <button className="danger" disabled={busy || (!running && c.state !== 'paused')} onClick={() => act(id, `Killing ${c.name}`, () => api.containers.kill(id))}>Kill</button>
       </header>
       <nav className="tabs" role="tablist">
         {tabs.map((t) => (

@@ -1,9 +1,10 @@
 // The container list: grouped by compose project, virtualised, with the common actions per row.
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import type { ContainerView } from '../../shared/views.js';
 import { berth } from '../berth.js';
 import { containerRows, portLabel, portUrl, type ContainerRow } from '../stores/container-rows.js';
 import { useApp, useContainerAction } from './store-context.js';
+import { RunDialog } from './RunDialog.js';
 import { VirtualList } from './VirtualList.js';
 
 const ROW_HEIGHT = 48;
@@ -15,6 +16,7 @@ export function ContainersView() {
   const setFilter = useApp((s) => s.setFilter);
   const rows = useMemo(() => containerRows(containers, filter, collapsed), [containers, filter, collapsed]);
   const running = containers.filter((c) => c.state === 'running').length;
+  const [runOpen, setRunOpen] = useState(false);
 
   return (
     <section className="view" aria-label="Containers">
@@ -22,7 +24,9 @@ export function ContainersView() {
         <h1>Containers</h1>
         <span className="muted">{running} running · {containers.length} total</span>
         <input className="search" type="search" placeholder="Filter by name, image, state, port" value={filter} onChange={(e) => setFilter(e.target.value)} aria-label="Filter containers" />
+        <button className="primary" onClick={() => setRunOpen(true)}>Run…</button>
       </header>
+      {runOpen ? <RunDialog onClose={() => setRunOpen(false)} /> : null}
       <div className="table-head container-grid" aria-hidden="true">
         <span />
         <span>Name</span>

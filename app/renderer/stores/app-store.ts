@@ -2,9 +2,11 @@
 // what the person chose (view, selection, filter). One zustand store; components select slices.
 import { create } from 'zustand';
 import type { BerthApi } from '../../shared/api.js';
-import type { ContainerView, EngineStatus, ImageView, JobView, Settings } from '../../shared/views.js';
+import type { ContainerView, EngineStatus, ImageView, JobView, NetworkView, Settings, VolumeView } from '../../shared/views.js';
 
-export type View = { name: 'containers' } | { name: 'container'; id: string; tab: DetailTab } | { name: 'images' } | { name: 'activity' };
+export type View =
+  | { name: 'containers' } | { name: 'container'; id: string; tab: DetailTab } | { name: 'images' }
+  | { name: 'volumes' } | { name: 'networks' } | { name: 'activity' };
 export type DetailTab = 'logs' | 'terminal' | 'inspect' | 'stats';
 
 export interface Notice { id: number; kind: 'error' | 'info'; text: string }
@@ -12,6 +14,8 @@ export interface Notice { id: number; kind: 'error' | 'info'; text: string }
 export interface AppState {
   containers: ContainerView[];
   images: ImageView[];
+  volumes: VolumeView[];
+  networks: NetworkView[];
   jobs: JobView[];
   engine: EngineStatus;
   settings: Settings;
@@ -42,6 +46,8 @@ export function createAppStore() {
   return create<AppState & AppActions>()((set) => ({
     containers: [],
     images: [],
+    volumes: [],
+    networks: [],
     jobs: [],
     engine: { connection: 'connecting', endpoint: '', jobs: false },
     settings: { theme: 'system', endpoint: '' },
@@ -82,12 +88,14 @@ export function connectStore(store: AppStore, api: BerthApi): () => void {
   const offs = [
     api.on('containers:changed', (containers) => set({ containers })),
     api.on('images:changed', (images) => set({ images })),
+    api.on('volumes:changed', (volumes) => set({ volumes })),
+    api.on('networks:changed', (networks) => set({ networks })),
     api.on('engine:status', (engine) => set({ engine })),
     api.on('settings:changed', (settings) => set({ settings })),
     api.on('jobs:changed', (job) => store.getState().receiveJob(job)),
   ];
-  void Promise.all([api.containers.list(), api.images.list(), api.jobs.list(), api.engine.status(), api.settings.get()]).then(
-    ([containers, images, jobs, engine, settings]) => set({ containers, images, jobs, engine, settings }),
+  void Promise.all([api.containers.list(), api.images.list(), api.volumes.list(), api.networks.list(), api.jobs.list(), api.engine.status(), api.settings.get()]).then(
+    ([containers, images, volumes, networks, jobs, engine, settings]) => set({ containers, images, volumes, networks, jobs, engine, settings }),
     (err: unknown) => store.getState().notify('error', `Cannot load state: ${(err as Error).message}`),
   );
   return () => offs.forEach((off) => off());

@@ -12,7 +12,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const specPath = process.argv[2] ?? path.resolve(here, '../../../../../shared/reference/docker-engine-api-v1.51.yaml');
 const swagger = yaml.load(await readFile(specPath, 'utf8'));
 const { openapi } = await converter.convertObj(swagger, { patch: true, warnOnly: true });
-const ast = await openapiTS(openapi, { alphabetize: false });
+// defaultNonNullable: false — a field with a default (HostConfig.Memory: 0) is still optional to send.
+const ast = await openapiTS(openapi, { alphabetize: false, defaultNonNullable: false });
 const header = `// Generated from ${path.basename(specPath)} by generate.mjs (swagger2openapi + openapi-typescript). Do not edit.\n`;
 await writeFile(path.join(here, 'engine-api.ts'), header + astToString(ast));
 console.log('wrote engine-api.ts');
