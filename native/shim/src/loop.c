@@ -219,7 +219,14 @@ static void read_output(int i)
 		S.out_fd[i] = -1;
 		return;
 	}
-	if (logfile_write(&S.log, i + 1, chunk, (size_t)r) < 0) warn_errno("writing the log");
+	/* A full disk would fail every write: say so once per failure streak. */
+	static bool log_failing;
+	if (logfile_write(&S.log, i + 1, chunk, (size_t)r) < 0) {
+		if (!log_failing) warn_errno("writing the log (output is still sent to attached clients)");
+		log_failing = true;
+	} else {
+		log_failing = false;
+	}
 	attach_broadcast((unsigned)(i + 1), chunk, (size_t)r);
 }
 
@@ -310,7 +317,7 @@ void finish(void)
 	bool oom = false;
 	if (S.oom_file[0] && S.oom_before >= 0) oom = read_oom_kills(S.oom_file) > S.oom_before;
 	logfile_close(&S.log);
-	char at[RFC3339NANO_LEN + 1], error[600], record[1024];
+	char at[RFC3339NANO_LEN + 1], error[1100], record[1400];
 	format_rfc3339nano(at, &S.exited_at);
 	json_escape(error, sizeof error, S.exit_error);
 	int sig = S.exit_code_override < 0 && WIFSIGNALED(S.wait_status) ? WTERMSIG(S.wait_status) : 0;

@@ -39,7 +39,7 @@ struct shim {
 	pid_t pid;           /* the container's init (or the exec'd process); 0 before it exists */
 	int wait_status;     /* valid in PHASE_EXITED unless exit_code_override >= 0 */
 	int exit_code_override;
-	char exit_error[512];
+	char exit_error[1024];
 	struct timespec exited_at;
 	int64_t drain_deadline;
 	char oom_file[512];  /* cgroup file with the oom_kill counter */
