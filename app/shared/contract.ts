@@ -2,7 +2,7 @@
 // event channel with its payload. Electron's preload and web mode's WebSocket bridge both build
 // the same API from these tables (see api.ts), and main's handlers are typed against them.
 import type {
-  ContainerStatsSample, ContainerView, EngineStatus, ImageView, JobView, LogLine, LogOpenOptions,
+  ContainersChange, ContainerStatsSample, ContainerView, EngineStatus, ImageView, JobView, LogLine, LogOpenOptions,
   NetworkView, RunOptions, Settings, TerminalOpenOptions, VolumeView,
 } from './views.js';
 
@@ -45,8 +45,8 @@ export interface RequestChannels {
 
 /** Event channels: main → renderer pushes. */
 export interface EventChannels {
-  /** The whole container list after any change (events from /events, not polling). */
-  'containers:changed': ContainerView[];
+  /** What changed in the container list (from /events, not polling); a reset after (re)connecting. */
+  'containers:changed': ContainersChange;
   'images:changed': ImageView[];
   'volumes:changed': VolumeView[];
   'networks:changed': NetworkView[];

@@ -20,12 +20,23 @@ export interface ContainerView {
   /** Unix seconds. */
   created: number;
   state: ContainerState;
-  /** The engine's human status line: "Up 3 minutes", "Exited (0) 2 hours ago". */
+  /** The engine's human status line: "Up 3 minutes", "Exited (0) 2 hours ago", as of when it was listed. */
   status: string;
+  /** From inspect, so the app can keep "Up 5 minutes" current itself: ISO times and the exit code. */
+  startedAt?: string;
+  finishedAt?: string;
+  exitCode?: number;
   ports: PortView[];
   /** The compose project label, for grouping; undefined when the container is not part of one. */
   project?: string;
   labels: Record<string, string>;
+}
+
+/** A change to the container list: a full list after (re)connecting, else only what changed. */
+export interface ContainersChange {
+  reset?: ContainerView[];
+  upsert: ContainerView[];
+  remove: string[];
 }
 
 export interface ImageView {

@@ -1,11 +1,12 @@
 // Keeps the container list current from /events: a full list on (re)connect, then each
-// container event refreshes only the container it names. Changes are pushed, coalesced per tick.
+// container event refreshes only the container it names. Changes go out as deltas (upserted
+// rows, removed ids), coalesced per tick, so a 1000-container list costs one row per event.
 import type { ContainerView, RunOptions } from '../../shared/views.js';
+import type { ContainerInspect, ContainerSummary, EngineClient, EventMessage } from '../engine/engine-client.js';
 import { EngineError } from '../engine/engine-error.js';
-import { createBody } from './run-options.js';
-import type { EngineClient, EventMessage } from '../engine/engine-client.js';
 import { coalesce, type Emit } from './broadcaster.js';
 import type { EngineService } from './engine-service.js';
+import { createBody } from './run-options.js';
 import { containerView } from './views.js';
 
 /** The state a container is in once the engine has applied an event's action. */
@@ -13,13 +14,27 @@ const stateAfter: Record<string, string> = {
   create: 'created', start: 'running', unpause: 'running', pause: 'paused', die: 'exited', stop: 'exited',
 };
 
+/** Inspects in flight at once while filling in start times after a full list. */
+const INSPECT_CONCURRENCY = 4;
+
 export class ContainersService {
   private readonly byId = new Map<string, ContainerView>();
-  private readonly publish: () => void;
   private readonly refreshing = new Map<string, { dirty: boolean; expected?: string }>();
+  private readonly publish: () => void;
+  private pending = { reset: false, upsert: new Set<string>(), remove: new Set<string>() };
+  private generation = 0;
 
   constructor(private readonly engine: EngineService, emit: Emit) {
-    this.publish = coalesce(() => emit('containers:changed', this.list()));
+    this.publish = coalesce(() => {
+      const { reset, upsert, remove } = this.pending;
+      this.pending = { reset: false, upsert: new Set(), remove: new Set() };
+      if (reset) {
+        emit('containers:changed', { reset: this.list(), upsert: [], remove: [] });
+        return;
+      }
+      const rows = [...upsert].map((id) => this.byId.get(id)).filter((c): c is ContainerView => c !== undefined);
+      emit('containers:changed', { upsert: rows, remove: [...remove].filter((id) => !this.byId.has(id)) });
+    });
     engine.subscribe({
       connected: (client) => void this.resync(client),
       event: (event, client) => {
@@ -32,15 +47,42 @@ export class ContainersService {
     return [...this.byId.values()].sort((a, b) => b.created - a.created || a.name.localeCompare(b.name));
   }
 
+  private set(view: ContainerView): void {
+    this.byId.set(view.id, view);
+    this.pending.upsert.add(view.id);
+    this.pending.remove.delete(view.id);
+    this.publish();
+  }
+
+  private delete(id: string): void {
+    this.byId.delete(id);
+    this.pending.upsert.delete(id);
+    this.pending.remove.add(id);
+    this.publish();
+  }
+
   private async resync(client: EngineClient): Promise<void> {
+    const generation = ++this.generation;
     const all = await client.listContainers(true).catch(() => undefined);
-    if (!all) return;
+    if (!all || generation !== this.generation) return;
     this.byId.clear();
     for (const c of all) {
       const view = containerView(c);
       this.byId.set(view.id, view);
     }
+    this.pending = { reset: true, upsert: new Set(), remove: new Set() };
     this.publish();
+    // Start times come from inspect; fill them in behind the first paint, a few at a time.
+    const queue = all.map((c) => c.Id!).filter(Boolean);
+    const worker = async (): Promise<void> => {
+      for (let id = queue.shift(); id !== undefined && generation === this.generation; id = queue.shift()) {
+        if (this.refreshing.has(id)) continue; // an event is refreshing it already
+        const inspect = await client.inspectContainer(id).catch(() => undefined);
+        const current = this.byId.get(id);
+        if (inspect && current && !this.refreshing.has(id)) this.set(withTimes(current, inspect));
+      }
+    };
+    await Promise.all(Array.from({ length: INSPECT_CONCURRENCY }, worker));
   }
 
   /**
@@ -53,10 +95,7 @@ export class ContainersService {
     if (!id) return;
     // exec_* and health events do not change the row; everything else may.
     if (action.startsWith('exec_') || action === 'top' || action === 'resize') return;
-    if (action === 'destroy') {
-      this.byId.delete(id);
-      this.publish();
-    }
+    if (action === 'destroy') this.delete(id);
     const expected = stateAfter[action];
     const running = this.refreshing.get(id);
     if (running) {
@@ -73,15 +112,10 @@ export class ContainersService {
     let retries = 0;
     while (entry.dirty || entry.expected) {
       entry.dirty = false;
-      // The list endpoint (filtered to this id) gives the status line that inspect lacks.
-      const found = await client.listContainers(true, { id: [id] }).then(
-        (all) => all.find((c) => c.Id === id),
-        () => undefined,
-      );
-      if (found) this.byId.set(id, containerView(found));
-      else this.byId.delete(id);
-      this.publish();
-      if (!found || found.State === entry.expected || retries >= 6) {
+      const found = await this.fetch(client, id);
+      if (found) this.set(found.view);
+      else this.delete(id);
+      if (!found || found.state === entry.expected || retries >= 6) {
         entry.expected = undefined;
         continue;
       }
@@ -89,6 +123,17 @@ export class ContainersService {
       // ask again a little later until the state is the one the event implies.
       if (entry.expected) await new Promise((r) => setTimeout(r, 50 * 2 ** retries++));
     }
+  }
+
+  /** The list entry (filtered to this id: it has the status line) plus inspect's times. */
+  private async fetch(client: EngineClient, id: string): Promise<{ view: ContainerView; state?: string } | undefined> {
+    const [summary, inspect] = await Promise.all([
+      client.listContainers(true, { id: [id] }).then((all) => all.find((c: ContainerSummary) => c.Id === id), () => undefined),
+      client.inspectContainer(id).catch(() => undefined),
+    ]);
+    if (!summary) return undefined;
+    const view = containerView(summary);
+    return { view: inspect ? withTimes(view, inspect) : view, state: summary.State };
   }
 
   // Actions: the engine's events bring the new state back, so nothing is patched by hand here.
@@ -116,4 +161,16 @@ export class ContainersService {
     await client.startContainer(id);
     return id;
   }
+}
+
+/** Engines write "0001-01-01T00:00:00Z" for a time that never happened. */
+const realTime = (t?: string): string | undefined => (t && !t.startsWith('0001-') ? t : undefined);
+
+function withTimes(view: ContainerView, inspect: ContainerInspect): ContainerView {
+  return {
+    ...view,
+    startedAt: realTime(inspect.State?.StartedAt),
+    finishedAt: realTime(inspect.State?.FinishedAt),
+    exitCode: inspect.State?.ExitCode,
+  };
 }

@@ -3,6 +3,8 @@ import { useEffect, useState } from 'react';
 import type { ContainerStatsSample } from '../../shared/views.js';
 import { berth } from '../berth.js';
 import type { DetailTab } from '../stores/app-store.js';
+import { statusLine } from '../stores/container-rows.js';
+import { useNow } from './use-now.js';
 import { formatBytes, shortId } from './format.js';
 import { LogsPanel } from './LogsPanel.js';
 import { useApp, useContainerAction } from './store-context.js';
@@ -17,6 +19,7 @@ export function ContainerDetail({ id, tab }: { id: string; tab: DetailTab }) {
   const busy = useApp((s) => s.busy.has(id));
   const show = useApp((s) => s.show);
   const act = useContainerAction();
+  const now = useNow(10_000);
   const api = berth();
   if (!c) {
     return (
@@ -32,7 +35,7 @@ export function ContainerDetail({ id, tab }: { id: string; tab: DetailTab }) {
         <button className="link back" onClick={() => show({ name: 'containers' })} aria-label="Back to containers">←</button>
         <span className={`dot state-${c.state}`} />
         <h1>{c.name}</h1>
-        <span className="muted">{c.image} · {shortId(c.id)} · {c.status}</span>
+        <span className="muted">{c.image} · {shortId(c.id)} · {statusLine(c, now)}</span>
         <span className="spacer" />
         {running
           ? <button disabled={busy} onClick={() => act(id, `Stopping ${c.name}`, () => api.containers.stop(id))}>Stop</button>

@@ -2,9 +2,10 @@
 import { useMemo, useState } from 'react';
 import type { ContainerView } from '../../shared/views.js';
 import { berth } from '../berth.js';
-import { containerRows, portLabel, portUrl, type ContainerRow } from '../stores/container-rows.js';
+import { containerRows, portLabel, portUrl, statusLine, type ContainerRow } from '../stores/container-rows.js';
 import { useApp, useContainerAction } from './store-context.js';
 import { RunDialog } from './RunDialog.js';
+import { useNow } from './use-now.js';
 import { VirtualList } from './VirtualList.js';
 
 const ROW_HEIGHT = 48;
@@ -17,6 +18,7 @@ export function ContainersView() {
   const rows = useMemo(() => containerRows(containers, filter, collapsed), [containers, filter, collapsed]);
   const running = containers.filter((c) => c.state === 'running').length;
   const [runOpen, setRunOpen] = useState(false);
+  const now = useNow(10_000);
 
   return (
     <section className="view" aria-label="Containers">
@@ -38,13 +40,13 @@ export function ContainersView() {
       {rows.length === 0 ? (
         <p className="empty">{containers.length === 0 ? 'No containers yet. Run one with the docker CLI and it appears here.' : 'No container matches the filter.'}</p>
       ) : (
-        <VirtualList count={rows.length} rowHeight={ROW_HEIGHT} itemKey={(i) => rows[i]!.key} renderRow={(i) => <Row row={rows[i]!} />} label="Container list" />
+        <VirtualList count={rows.length} rowHeight={ROW_HEIGHT} itemKey={(i) => rows[i]!.key} renderRow={(i) => <Row row={rows[i]!} now={now} />} label="Container list" />
       )}
     </section>
   );
 }
 
-function Row({ row }: { row: ContainerRow }) {
+function Row({ row, now }: { row: ContainerRow; now: number }) {
   const toggleGroup = useApp((s) => s.toggleGroup);
   const collapsed = useApp((s) => s.collapsed);
   if (row.kind === 'group') {
@@ -57,10 +59,10 @@ function Row({ row }: { row: ContainerRow }) {
       </button>
     );
   }
-  return <ContainerRowView c={row.container} />;
+  return <ContainerRowView c={row.container} now={now} />;
 }
 
-function ContainerRowView({ c }: { c: ContainerView }) {
+function ContainerRowView({ c, now }: { c: ContainerView; now: number }) {
   const show = useApp((s) => s.show);
   const busy = useApp((s) => s.busy.has(c.id));
   const act = useContainerAction();
@@ -78,7 +80,7 @@ function ContainerRowView({ c }: { c: ContainerView }) {
           return url ? <a key={label} href={url} target="_blank" rel="noreferrer noopener">{label}</a> : <span key={label} className="muted">{label}</span>;
         })}
       </span>
-      <span className="ellipsis status" title={c.status}>{c.status}</span>
+      <span className="ellipsis status" title={c.status}>{statusLine(c, now)}</span>
       <span className="actions">
         {isUp ? (
           <button onClick={() => act(c.id, `Stopping ${c.name}`, () => api.containers.stop(c.id))} disabled={busy} aria-label={`Stop ${c.name}`} title="Stop">■</button>
@@ -100,3 +102,4 @@ function ContainerRowView({ c }: { c: ContainerView }) {
     </div>
   );
 }
+

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { JobView } from '../../shared/views.js';
-import { createAppStore, upsertJob } from './app-store.js';
+import type { ContainerView, JobView } from '../../shared/views.js';
+import { applyContainersChange, createAppStore, upsertJob } from './app-store.js';
 
 const job = (id: string, createdAt: string, state: JobView['state'] = 'running'): JobView => ({
   id, name: 'pull', description: `fromImage=${id}`, state, exitCode: null, progress: {}, cancellable: state === 'running', createdAt,
@@ -30,5 +30,27 @@ describe('app store', () => {
     const store = createAppStore();
     for (let i = 0; i < 7; i++) store.getState().notify('error', `failure ${i}`);
     expect(store.getState().notices.map((n) => n.text)).toEqual(['failure 2', 'failure 3', 'failure 4', 'failure 5', 'failure 6']);
+  });
+});
+
+describe('applyContainersChange', () => {
+  const c = (id: string, created: number, state: ContainerView['state'] = 'running'): ContainerView => ({
+    id, name: id, image: 'i', command: '', created, state, status: '', ports: [], labels: {},
+  });
+
+  it('replaces the list on reset and keeps the newest first', () => {
+    expect(applyContainersChange([c('old', 1)], { reset: [c('a', 1), c('b', 3)], upsert: [], remove: [] }).map((x) => x.id)).toEqual(['b', 'a']);
+  });
+
+  it('updates, adds and removes only the rows named', () => {
+    const list = [c('b', 2), c('a', 1)];
+    const next = applyContainersChange(list, { upsert: [c('a', 1, 'exited'), c('new', 5)], remove: ['b'] });
+    expect(next.map((x) => `${x.id}:${x.state}`)).toEqual(['new:running', 'a:exited']);
+    expect(list.map((x) => x.id)).toEqual(['b', 'a']); // the old list is left alone
+  });
+
+  it('returns the same list when nothing changed, so nothing re-renders', () => {
+    const list = [c('a', 1)];
+    expect(applyContainersChange(list, { upsert: [], remove: [] })).toBe(list);
   });
 });

@@ -2,7 +2,7 @@
 // what the person chose (view, selection, filter). One zustand store; components select slices.
 import { create } from 'zustand';
 import type { BerthApi } from '../../shared/api.js';
-import type { ContainerView, EngineStatus, ImageView, JobView, NetworkView, Settings, VolumeView } from '../../shared/views.js';
+import type { ContainersChange, ContainerView, EngineStatus, ImageView, JobView, NetworkView, Settings, VolumeView } from '../../shared/views.js';
 
 export type View =
   | { name: 'containers' } | { name: 'container'; id: string; tab: DetailTab } | { name: 'images' }
@@ -82,11 +82,25 @@ export function upsertJob(jobs: JobView[], job: JobView): JobView[] {
   return [job, ...rest].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, KEEP_JOBS);
 }
 
+/** The list after a change from main: newest first, as the engine lists them. */
+export function applyContainersChange(list: ContainerView[], change: ContainersChange): ContainerView[] {
+  if (change.reset) return sortContainers(change.reset);
+  if (change.upsert.length === 0 && change.remove.length === 0) return list;
+  const byId = new Map(list.map((c) => [c.id, c]));
+  for (const id of change.remove) byId.delete(id);
+  for (const c of change.upsert) byId.set(c.id, c);
+  return sortContainers([...byId.values()]);
+}
+
+function sortContainers(list: ContainerView[]): ContainerView[] {
+  return list.sort((a, b) => b.created - a.created || a.name.localeCompare(b.name));
+}
+
 /** Loads the current state from main and keeps it current from main's events. */
 export function connectStore(store: AppStore, api: BerthApi): () => void {
   const set = store.setState;
   const offs = [
-    api.on('containers:changed', (containers) => set({ containers })),
+    api.on('containers:changed', (change) => set((s) => ({ containers: applyContainersChange(s.containers, change) }))),
     api.on('images:changed', (images) => set({ images })),
     api.on('volumes:changed', (volumes) => set({ volumes })),
     api.on('networks:changed', (networks) => set({ networks })),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerView } from '../../shared/views.js';
-import { containerRows, portLabel, portUrl } from './container-rows.js';
+import { containerRows, duration, portLabel, portUrl, statusLine } from './container-rows.js';
 
 function c(name: string, extra: Partial<ContainerView> = {}): ContainerView {
   return { id: `${name}-id`.padEnd(64, '0'), name, image: 'busybox:ref', command: 'sh', created: 1, state: 'running', status: 'Up', ports: [], labels: {}, ...extra };
@@ -38,5 +38,24 @@ describe('ports', () => {
     expect(portUrl({ hostPort: 8080, hostIp: '0.0.0.0', protocol: 'tcp' })).toBe('http://localhost:8080');
     expect(portUrl({ hostPort: 8080, hostIp: '::1', protocol: 'tcp' })).toBe('http://[::1]:8080');
     expect(portUrl({ hostPort: 53, protocol: 'udp' })).toBeUndefined();
+  });
+});
+
+describe('status lines', () => {
+  const now = Date.parse('2026-01-01T12:00:00Z');
+  it('keeps "Up" and "Exited" times current from inspect, in docker\'s words', () => {
+    expect(statusLine(c('a', { startedAt: '2026-01-01T11:55:00Z' }), now)).toBe('Up 5 minutes');
+    expect(statusLine(c('a', { state: 'paused', startedAt: '2026-01-01T11:00:00Z' }), now)).toBe('Up About an hour (Paused)');
+    expect(statusLine(c('a', { state: 'exited', exitCode: 137, finishedAt: '2026-01-01T09:00:00Z' }), now)).toBe('Exited (137) 3 hours ago');
+    expect(statusLine(c('a', { state: 'created', status: 'Created' }), now)).toBe('Created');
+    expect(statusLine(c('a', { status: 'Up 2 seconds' }), now)).toBe('Up 2 seconds');
+  });
+
+  it('words durations like the docker CLI', () => {
+    expect(duration(500)).toBe('Less than a second');
+    expect(duration(1000)).toBe('1 second');
+    expect(duration(45_000)).toBe('45 seconds');
+    expect(duration(90_000)).toBe('About a minute');
+    expect(duration(3 * 86400_000)).toBe('3 days');
   });
 });

@@ -48,3 +48,32 @@ export function portUrl(p: { hostIp?: string; hostPort?: number; protocol: strin
   const host = !p.hostIp || p.hostIp === '0.0.0.0' || p.hostIp === '::' ? 'localhost' : p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp;
   return `http://${host}:${p.hostPort}`;
 }
+
+/** "Up 5 minutes", "Exited (137) 2 hours ago", kept current from inspect's times; the engine's line otherwise. */
+export function statusLine(c: ContainerView, now: number): string {
+  if ((c.state === 'running' || c.state === 'paused') && c.startedAt) {
+    return `Up ${duration(now - Date.parse(c.startedAt))}${c.state === 'paused' ? ' (Paused)' : ''}`;
+  }
+  if ((c.state === 'exited' || c.state === 'dead') && c.finishedAt && c.exitCode !== undefined) {
+    return `Exited (${c.exitCode}) ${duration(now - Date.parse(c.finishedAt))} ago`;
+  }
+  return c.status;
+}
+
+/** Docker's wording of a duration (units.HumanDuration). */
+export function duration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 1) return 'Less than a second';
+  if (s === 1) return '1 second';
+  if (s < 60) return `${s} seconds`;
+  const m = Math.floor(s / 60);
+  if (m === 1) return 'About a minute';
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(s / 3600);
+  if (h === 1) return 'About an hour';
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
+  return `${Math.floor(h / 24 / 365)} years`;
+}
