@@ -1,5 +1,7 @@
 // Every figure `npm run bench` measures, in the order the table prints them.
 import type { Figure } from '../harness';
 import { systemFigures } from './system';
+import { vmFigures } from './vm';
+import { imageFigures } from './images';
 
-export const figures: Figure[] = [...systemFigures];
+export const figures: Figure[] = [...systemFigures, ...imageFigures, ...vmFigures];

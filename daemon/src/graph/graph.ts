@@ -3,7 +3,7 @@
 // whatever no image (and no container) refers to is removed, so a crash at any point leaves, at
 // worst, garbage that the next start sweeps.
 import path from 'node:path';
-import type { Digest, ImageConfig, ImageRecord, ImageUsers, Reference } from './interfaces';
+import type { Digest, ImageConfig, ImageRecord, ImageUsers, LayerInfo, Reference } from './interfaces';
 import { LocalContentStore, hexOf, isDigest } from './content-store';
 import { FileImageStore } from './image-store';
 import { FileReferenceStore } from './reference-store';
@@ -91,7 +91,14 @@ export class Graph {
   /** Start-up repair: records that name missing blobs or layers go, then everything unreferenced. */
   private async repair(): Promise<void> {
     for (const record of this.images.list()) {
-      const intact = this.content.has(record.id) && record.layers.every((l) => this.content.has(l)) && (!record.chainId || this.layers.get(record.chainId));
+      let chain: LayerInfo[] | undefined;
+      try {
+        chain = record.chainId ? this.layers.chain(record.chainId) : undefined;
+      } catch {
+        chain = undefined; // a layer of the chain is missing
+      }
+      const layerKept = (l: Digest) => this.content.has(l) || chain?.some((c) => c.diffId === l && c.tarSize !== undefined);
+      const intact = this.content.has(record.id) && (!record.chainId || chain) && record.layers.every(layerKept);
       if (!intact) {
         this.log?.warn('removing a damaged image record', { id: record.id });
         await this.images.delete(record.id);

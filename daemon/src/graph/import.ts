@@ -1,7 +1,8 @@
 // `docker import`: a root filesystem tarball (plain, gzip or zstd) becomes a one-layer image. The
 // tar is stored uncompressed (its digest is the layer's diff id) while it streams in, then unpacked
 // by the graphdriver; `changes` set the config as Dockerfile instructions would.
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { coalesce } from './load';
 import type { ContainerConfig, Digest, ImageConfig, Reference } from './interfaces';
 import type { Graph } from './graph';
 import { decompressed } from './compression';
@@ -30,7 +31,7 @@ export async function importImage(graph: Graph, args: ImportArgs): Promise<Diges
   const platform = platformOf(args.platform);
   return graph.writing(async () => {
     try {
-      const tar = await decompressed(args.source);
+      const tar = await decompressed(Readable.from(coalesce(args.source as AsyncIterable<Buffer>)));
       const blob = await graph.content.ingestStream(tar as AsyncIterable<Buffer>);
       if (blob.size === 0) throw invalidParameter('the imported archive is empty');
       const layer = await graph.layers.register(graph.content.reader(blob.digest), undefined, blob.digest, args.signal);

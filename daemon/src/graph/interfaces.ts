@@ -103,6 +103,8 @@ export interface LayerInfo {
   parent?: Digest;
   /** Bytes of the unpacked layer's regular files. */
   size: number;
+  /** Set when the layer's tar is rebuilt from a tar-split record (no blob kept): its length. */
+  tarSize?: number;
 }
 
 export interface LayerStore {

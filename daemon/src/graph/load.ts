@@ -5,7 +5,8 @@
 // the image records and tags written: a failed load leaves garbage that collection removes, never
 // a partial image.
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { extract as tarExtract } from 'tar-stream';
 import type { Digest, ImageConfig, ImageRecord, Reference } from './interfaces';
@@ -14,6 +15,8 @@ import { chainIdOf } from './layer-store';
 import { parseReference } from './reference';
 import { cleanName, drained } from '../drivers/graph/extract';
 import { decompressed } from './compression';
+import { TarSplitRecorder } from '../drivers/graph/tar-split';
+import type { StagedLayer } from '../drivers/graph/graph-driver';
 import { invalidParameter, EngineError, systemError } from '../errors';
 
 /** Small files we parse (manifests, indexes) are kept in memory up to this size. */
@@ -40,13 +43,101 @@ export interface LoadResult {
 
 const invalid = (why: string) => invalidParameter(`invalid tar archive: ${why}`);
 
+/** A layer unpacked while the archive streamed in, with what rebuilds its tar for docker save. */
+interface StagedEntry {
+  staged: StagedLayer;
+  tarSplit: Buffer;
+  size: number;
+}
+
+/** The first `n` bytes of a stream, and the whole stream again (those bytes included). */
+async function peekBlocks(source: AsyncIterable<Buffer>, n: number): Promise<{ head: Buffer; rest: AsyncIterable<Buffer> }> {
+  const it = source[Symbol.asyncIterator]();
+  const seen: Buffer[] = [];
+  let size = 0;
+  let done = false;
+  while (size < n) {
+    const r = await it.next();
+    if (r.done) {
+      done = true;
+      break;
+    }
+    seen.push(r.value);
+    size += r.value.length;
+  }
+  const rest = (async function* () {
+    yield* seen;
+    if (done) return;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  })();
+  return { head: Buffer.concat(seen), rest };
+}
+
+/** A tar header block: "ustar" magic, or a valid header checksum (v7 tars). */
+function looksLikeTar(head: Buffer): boolean {
+  if (head.length < 512) return false;
+  if (head.toString('latin1', 257, 262) === 'ustar') return true;
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : head[i]!;
+  return parseInt(head.toString('latin1', 148, 156).replace(/\0.*$/, '').trim(), 8) === sum;
+}
+
+/** Unpacks one archive entry as a layer while recording its tar-split. */
+async function stageEntry(graph: Graph, body: AsyncIterable<Buffer>, signal: AbortSignal): Promise<StagedEntry> {
+  const recorder = new TarSplitRecorder();
+  const pass = new PassThrough({ highWaterMark: 1 << 20 });
+  const staging = graph.driver.stageLayer!(pass, signal);
+  // If the unpacker fails (a hostile entry), stop feeding it at once.
+  const failed = staging.then(() => new Promise<never>(() => undefined), (err: unknown) => Promise.reject(err));
+  failed.catch(() => undefined);
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      recorder.feed(chunk);
+      size += chunk.length;
+      if (!pass.write(chunk)) await Promise.race([once(pass, 'drain'), failed]);
+    }
+    pass.end();
+  } catch (err) {
+    pass.destroy();
+    const result = await staging.catch(() => undefined);
+    if (result) await graph.driver.discardStaged?.(result);
+    throw err;
+  }
+  const result = await staging;
+  return { staged: result, tarSplit: recorder.finish(), size };
+}
+
+/**
+ * Gathers a socket's small reads (16-64 KiB) into ~1 MiB chunks: every stage after this (tar
+ * parsing, hashing, file writes) costs per chunk, and at socket sizes that cost dominates.
+ */
+export async function* coalesce(source: AsyncIterable<Buffer>, target = 1 << 20): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of source) {
+    parts.push(chunk);
+    size += chunk.length;
+    if (size >= target) {
+      yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+      parts = [];
+      size = 0;
+    }
+  }
+  if (size > 0) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+}
+
 /** Reads the archive into the content store: path in the archive → blob digest. */
-async function ingestArchive(graph: Graph, source: Readable, signal: AbortSignal): Promise<{ files: Map<string, Digest>; links: Map<string, string> }> {
+async function ingestArchive(graph: Graph, source: Readable, signal: AbortSignal, staged: Map<Digest, StagedEntry>): Promise<{ files: Map<string, Digest>; links: Map<string, string> }> {
   const files = new Map<string, Digest>();
   const links = new Map<string, string>();
   const parser = tarExtract();
   const feed = (async () => {
-    for await (const chunk of source as AsyncIterable<Buffer>) {
+    for await (const chunk of coalesce(source as AsyncIterable<Buffer>)) {
       if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('cancelled');
       if (!parser.write(chunk)) await drained(parser);
     }
@@ -68,8 +159,24 @@ async function ingestArchive(graph: Graph, source: Readable, signal: AbortSignal
       }
       const m = BLOB_PATH.exec(name);
       const expected = m ? { digest: `sha256:${m[1]}`, size: entry.header.size } : { size: entry.header.size };
+      let body: AsyncIterable<Buffer> = entry as AsyncIterable<Buffer>;
+      if (graph.driver.stageLayer && (entry.header.size ?? 0) >= 1024 && (m || name.endsWith('.tar'))) {
+        const { head, rest } = await peekBlocks(entry as AsyncIterable<Buffer>, 512);
+        if (looksLikeTar(head)) {
+          const layer = await stageEntry(graph, rest, signal);
+          if (m && layer.staged.diffId !== expected.digest) {
+            await graph.driver.discardStaged?.(layer.staged);
+            throw invalid(`${name} does not match its digest: the archive is corrupt or was tampered with`);
+          }
+          files.set(name, layer.staged.diffId);
+          if (staged.has(layer.staged.diffId)) await graph.driver.discardStaged?.(layer.staged);
+          else staged.set(layer.staged.diffId, layer);
+          continue;
+        }
+        body = rest;
+      }
       try {
-        const info = await graph.content.ingestStream(entry as AsyncIterable<Buffer>, expected);
+        const info = await graph.content.ingestStream(body, expected);
         files.set(name, info.digest);
       } catch (err) {
         if (err instanceof EngineError && /digest mismatch/.test(err.message)) {
@@ -213,7 +320,7 @@ function teeToBlob(graph: Graph, source: Readable, expected: Digest): { stream: 
   return { stream, done };
 }
 
-async function unpackLayers(graph: Graph, image: ImageToLoad, config: ImageConfig, progress: LoadProgress | undefined, signal: AbortSignal): Promise<{ chainId?: Digest; layers: Digest[] }> {
+async function unpackLayers(graph: Graph, image: ImageToLoad, config: ImageConfig, progress: LoadProgress | undefined, signal: AbortSignal, staged: Map<Digest, StagedEntry>, adopted: Map<Digest, Digest>): Promise<{ chainId?: Digest; layers: Digest[] }> {
   const diffIds = config.rootfs?.diff_ids;
   if (!Array.isArray(diffIds) || diffIds.length !== image.layers.length) {
     throw invalid(`the image config lists ${Array.isArray(diffIds) ? diffIds.length : 0} layers but the manifest has ${image.layers.length}`);
@@ -230,8 +337,40 @@ async function unpackLayers(graph: Graph, image: ImageToLoad, config: ImageConfi
     const diffId = diffIds[i]!;
     const parent = parents[i];
     const short = diffId.slice(7, 19);
-    if (graph.layers.get(chainIdOf(parent, diffId)) && graph.content.has(diffId)) {
+    const existing = graph.layers.get(chainIdOf(parent, diffId));
+    if (existing && (graph.content.has(diffId) || existing.tarSize !== undefined)) {
       progress?.status('Loading layer', short);
+      return;
+    }
+    const early = staged.get(blobDigest);
+    if (early) {
+      // Unpacked while the archive streamed in: its digest is the diff id, or the archive lies.
+      if (blobDigest !== diffId) throw invalidParameter(`layer digest mismatch: the image config says ${diffId} but the layer's content is ${blobDigest}: the archive is corrupt or was tampered with`);
+      staged.delete(blobDigest);
+      const info = await graph.layers.adopt(early.staged, parent, early.tarSplit, early.size);
+      adopted.set(diffId, info.chainId);
+      progress?.progress(short, 'Loading layer', early.size, early.size);
+      return;
+    }
+    const elsewhere = adopted.get(blobDigest);
+    if (elsewhere && !graph.content.has(blobDigest)) {
+      // The same layer at another place in a chain: rebuild its tar from the copy just adopted.
+      const rebuilt = await graph.layers.tarStream(elsewhere);
+      if (!rebuilt) throw invalid(`layer ${blobDigest} is missing`);
+      const w = await graph.content.writer();
+      const tee = Readable.from((async function* () {
+        for await (const chunk of rebuilt.stream as AsyncIterable<Buffer>) {
+          await w.write(chunk);
+          yield chunk;
+        }
+      })());
+      try {
+        await graph.layers.register(tee, parent, diffId, signal);
+        await w.commit({ digest: diffId });
+      } catch (err) {
+        await w.abort();
+        throw err;
+      }
       return;
     }
     const total = (await graph.content.info(blobDigest))?.size ?? 0;
@@ -268,9 +407,11 @@ async function unpackLayers(graph: Graph, image: ImageToLoad, config: ImageConfi
 
 /** POST /images/load. Progress goes to `progress` (omitted when quiet); loaded images are returned. */
 export async function loadImages(graph: Graph, source: Readable, progress: LoadProgress | undefined, signal: AbortSignal): Promise<LoadResult> {
+  const staged = new Map<Digest, StagedEntry>();
+  const adopted = new Map<Digest, Digest>();
   return graph.writing(async () => {
     try {
-      const { files, links } = await ingestArchive(graph, source, signal);
+      const { files, links } = await ingestArchive(graph, source, signal, staged);
       let plan: ImageToLoad[];
       if (files.has('manifest.json')) plan = planDocker(graph, files, links);
       else if (files.has('index.json')) plan = planOci(graph, files);
@@ -280,7 +421,7 @@ export async function loadImages(graph: Graph, source: Readable, progress: LoadP
       const prepared: { image: ImageToLoad; record: ImageRecord }[] = [];
       for (const image of plan) {
         const config = readJson<ImageConfig>(graph, image.config, `the config ${image.config}`);
-        const { chainId, layers } = await unpackLayers(graph, image, config, progress, signal);
+        const { chainId, layers } = await unpackLayers(graph, image, config, progress, signal, staged, adopted);
         prepared.push({ image, record: { id: image.config, layers, chainId } });
       }
       const result: LoadResult = { images: [] };
@@ -297,7 +438,9 @@ export async function loadImages(graph: Graph, source: Readable, progress: LoadP
       }
       return result;
     } finally {
-      // Blobs and layers of a failed (or partly duplicate) load are swept once no write runs.
+      // Layers unpacked for nothing (a failed load, a file that was no layer) go now; blobs and
+      // layers a failed load left are swept once no write runs.
+      for (const s of staged.values()) await graph.driver.discardStaged?.(s.staged);
       void graph.collect();
     }
   });

@@ -10,6 +10,8 @@ import type { Digest, ImageRecord, Reference } from './interfaces';
 import type { Graph } from './graph';
 import { hexOf, sha256 } from './content-store';
 import { parseReference } from './reference';
+import { systemError } from '../errors';
+import { streamEntry } from '../drivers/graph/changes';
 
 const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
 const CONFIG_TYPE = 'application/vnd.oci.image.config.v1+json';
@@ -51,17 +53,13 @@ export function saveImages(graph: Graph, selected: Selected[]): Readable {
   const writeFile = (name: string, data: Buffer) =>
     new Promise<void>((resolve, reject) => pack.entry({ name, mtime, mode: 0o644, size: data.length }, data, (e) => (e ? reject(e) : resolve())));
   const written = new Set<Digest>();
+  const writeStream = (name: string, size: number, src: Readable) => streamEntry(pack, { name, mtime, mode: 0o644, size }, src as AsyncIterable<Buffer>);
   const writeBlob = async (digest: Digest) => {
     if (written.has(digest)) return;
     written.add(digest);
     const file = graph.content.path(digest);
     const { size } = await stat(file);
-    await new Promise<void>((resolve, reject) => {
-      const sink = pack.entry({ name: `blobs/sha256/${hexOf(digest)}`, mtime, mode: 0o644, size }, (e) => (e ? reject(e) : resolve()));
-      const src = createReadStream(file, { highWaterMark: 1 << 20 });
-      src.on('error', reject);
-      src.pipe(sink as unknown as NodeJS.WritableStream);
-    });
+    await writeStream(`blobs/sha256/${hexOf(digest)}`, size, createReadStream(file, { highWaterMark: 1 << 20 }));
   };
 
   (async () => {
@@ -71,9 +69,23 @@ export function saveImages(graph: Graph, selected: Selected[]): Readable {
     for (const { record, refs } of selected) {
       await writeBlob(record.id);
       const layers = [];
+      const chain = record.chainId ? graph.layers.chain(record.chainId) : [];
       for (const l of record.layers) {
-        await writeBlob(l);
-        layers.push({ mediaType: LAYER_TYPE, digest: l, size: (await graph.content.info(l))!.size });
+        const blob = await graph.content.info(l);
+        if (blob) {
+          await writeBlob(l);
+          layers.push({ mediaType: LAYER_TYPE, digest: l, size: blob.size });
+          continue;
+        }
+        // No blob kept: the layer's tar is rebuilt from its tar-split record and files.
+        const layer = chain.find((c) => c.diffId === l);
+        const rebuilt = layer ? await graph.layers.tarStream(layer.chainId) : undefined;
+        if (!rebuilt) throw systemError(`layer ${l} of image ${record.id} is missing: remove the image and load it again`);
+        if (!written.has(l)) {
+          written.add(l);
+          await writeStream(`blobs/sha256/${hexOf(l)}`, rebuilt.size, rebuilt.stream);
+        }
+        layers.push({ mediaType: LAYER_TYPE, digest: l, size: rebuilt.size });
       }
       const configInfo = (await graph.content.info(record.id))!;
       const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MANIFEST_TYPE, config: { mediaType: CONFIG_TYPE, digest: record.id, size: configInfo.size }, layers }));

@@ -104,12 +104,7 @@ export function packChanges(root: string, changes: Change[]): Readable {
           continue;
         }
         if (st.nlink > 1) seenInodes.set(key, rel);
-        await new Promise<void>((resolve, reject) => {
-          const sink = pack.entry({ ...common, type: 'file', size: st.size }, (err) => (err ? reject(err) : resolve()));
-          const src = createReadStream(full);
-          src.on('error', reject);
-          src.pipe(sink as unknown as NodeJS.WritableStream);
-        });
+        await streamEntry(pack, { ...common, type: 'file', size: st.size }, createReadStream(full));
       } else if (st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO()) {
         const type = st.isFIFO() ? 'fifo' : st.isBlockDevice() ? 'block-device' : 'character-device';
         await entry(pack, { ...common, type, devmajor: Math.floor(st.rdev / 256) & 0xfff, devminor: (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00) });
@@ -120,6 +115,26 @@ export function packChanges(root: string, changes: Change[]): Readable {
   return Readable.from(pack as AsyncIterable<Buffer>);
 }
 
+/** Writes one entry's body from a stream (tar-stream's sinks are streamx streams: no pipe()). */
+export async function streamEntry(pack: ReturnType<typeof tarPack>, header: Parameters<ReturnType<typeof tarPack>['entry']>[0], body: AsyncIterable<Buffer>): Promise<void> {
+  let failed: Error | undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
+    (async () => {
+      for await (const chunk of body) {
+        if (!sink.write(chunk)) await new Promise((r) => sink.once('drain', r));
+      }
+      sink.end();
+    })().catch((err: Error) => {
+      failed = err;
+      sink.destroy(err);
+      reject(err);
+    });
+  });
+  await done;
+  if (failed) throw failed;
+}
+
 function entry(pack: ReturnType<typeof tarPack>, header: Parameters<ReturnType<typeof tarPack>['entry']>[0]): Promise<void> {
-  return new Promise((resolve, reject) => pack.entry(header, (err) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) => pack.entry(header, '', (err) => (err ? reject(err) : resolve())));
 }

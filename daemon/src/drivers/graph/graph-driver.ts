@@ -24,6 +24,11 @@ export interface PreparedRootfs {
   upper: string;
 }
 
+/** A layer unpacked before its id is known (overlay unpacks without its parent on disk). */
+export interface StagedLayer extends AppliedLayer {
+  dir: string;
+}
+
 export interface GraphDriver {
   /** "overlay2" or "vfs", as `docker info` shows it. */
   readonly name: string;
@@ -38,6 +43,14 @@ export interface GraphDriver {
    */
   applyLayer(id: string, parent: string | undefined, tar: Readable, signal?: AbortSignal): Promise<AppliedLayer>;
   hasLayer(id: string): boolean;
+  /**
+   * Drivers whose layers need no parent on disk to unpack (overlay) can unpack a tar while it
+   * streams in, before the image's manifest names its place in a chain; vfs cannot.
+   */
+  stageLayer?(tar: Readable, signal?: AbortSignal): Promise<StagedLayer>;
+  /** Makes a staged layer the layer `id` over `parent`; false when `id` was already there (the staged copy is dropped). */
+  commitStaged?(staged: StagedLayer, id: string, parent: string | undefined): Promise<boolean>;
+  discardStaged?(staged: StagedLayer): Promise<void>;
   removeLayer(id: string): Promise<void>;
   /** The directory holding a layer's own files (overlay: its diff; vfs: its full tree). */
   layerDir(id: string): string;

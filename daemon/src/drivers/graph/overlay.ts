@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:f
 import { mkdir, readdir, rename, rm, symlink, writeFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import type { AppliedLayer, Change, GraphDriver, PreparedRootfs } from './graph-driver';
+import type { AppliedLayer, Change, GraphDriver, PreparedRootfs, StagedLayer } from './graph-driver';
 import { extractLayer } from './extract';
 import { overlayChanges, packChanges } from './changes';
 import { isMounted, mountOverlay, unmount, run } from './mounts';
@@ -89,27 +89,51 @@ export class OverlayDriver implements GraphDriver {
 
   async applyLayer(id: string, parent: string | undefined, tar: Readable, signal?: AbortSignal): Promise<AppliedLayer> {
     // Layers do not need their parent on disk to unpack, so an image's layers unpack in parallel.
+    const staged = await this.stageLayer(tar, signal);
+    await this.commitStaged(staged, id, parent);
+    return { size: staged.size, diffId: staged.diffId };
+  }
+
+  async stageLayer(tar: Readable, signal?: AbortSignal): Promise<StagedLayer> {
     const staging = path.join(this.home, `tmp-${randomBytes(8).toString('hex')}`);
     await mkdir(path.join(staging, 'diff'), { recursive: true, mode: 0o755 });
     try {
       const result = await extractLayer(tar, path.join(staging, 'diff'), 'overlay', signal);
-      const link = shortLink(id);
-      await writeFile(path.join(staging, 'link'), link);
-      if (parent) await writeFile(path.join(staging, 'parent'), parent);
-      await rm(path.join(this.home, 'l', link), { force: true });
-      await symlink(`../${id}/diff`, path.join(this.home, 'l', link));
-      try {
-        await rename(staging, path.join(this.home, id));
-      } catch (err) {
-        // Another load unpacked the same layer meanwhile: theirs is as good as ours.
-        if (!this.hasLayer(id)) throw err;
-        await rm(staging, { recursive: true, force: true });
-      }
-      return result;
+      return { ...result, dir: staging };
     } catch (err) {
       await rm(staging, { recursive: true, force: true });
       throw err;
     }
+  }
+
+  async commitStaged(staged: StagedLayer, id: string, parent: string | undefined): Promise<boolean> {
+    if (this.hasLayer(id)) {
+      await this.discardStaged(staged);
+      return false;
+    }
+    try {
+      const link = shortLink(id);
+      await writeFile(path.join(staged.dir, 'link'), link);
+      if (parent) await writeFile(path.join(staged.dir, 'parent'), parent);
+      await rm(path.join(this.home, 'l', link), { force: true });
+      await symlink(`../${id}/diff`, path.join(this.home, 'l', link));
+      try {
+        await rename(staged.dir, path.join(this.home, id));
+      } catch (err) {
+        // Another load unpacked the same layer meanwhile: theirs is as good as ours.
+        if (!this.hasLayer(id)) throw err;
+        await this.discardStaged(staged);
+        return false;
+      }
+      return true;
+    } catch (err) {
+      await this.discardStaged(staged);
+      throw err;
+    }
+  }
+
+  async discardStaged(staged: StagedLayer): Promise<void> {
+    await rm(staged.dir, { recursive: true, force: true });
   }
 
   async removeLayer(id: string): Promise<void> {
