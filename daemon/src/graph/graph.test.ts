@@ -1,0 +1,133 @@
+// The graph as a whole, on both drivers: removal frees exactly what nothing else uses, the
+// in-use rules of dockerd, and repair of what a crash can leave.
+import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { mkdtempSync, rmSync, readdirSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pack as tarPack, type Headers } from 'tar-stream';
+import { Graph } from './graph';
+import { loadImages } from './load';
+
+const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+async function tarOf(entries: (Headers & { body?: Buffer | string })[]): Promise<Buffer> {
+  const p = tarPack();
+  const chunks: Buffer[] = [];
+  const done = (async () => {
+    for await (const c of p as AsyncIterable<Buffer>) chunks.push(c);
+  })();
+  for (const { body, ...h } of entries) {
+    await new Promise<void>((resolve, reject) => p.entry({ mtime: new Date(1_700_000_000_000), ...h }, body ?? '', (e) => (e ? reject(e) : resolve())));
+  }
+  p.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+/** A docker-save archive of images given as (tag, layers). */
+async function archive(images: { tag: string; layers: Buffer[]; created?: string }[]): Promise<Buffer> {
+  const files: (Headers & { body: Buffer | string })[] = [];
+  const manifest = [];
+  const seen = new Set<string>();
+  for (const img of images) {
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', created: img.created ?? '2024-01-01T00:00:00Z', rootfs: { type: 'layers', diff_ids: img.layers.map(sha) } }));
+    for (const b of [config, ...img.layers]) {
+      const name = `blobs/sha256/${sha(b).slice(7)}`;
+      if (!seen.has(name)) files.push({ name, body: b });
+      seen.add(name);
+    }
+    manifest.push({ Config: `blobs/sha256/${sha(config).slice(7)}`, RepoTags: [img.tag], Layers: img.layers.map((l) => `blobs/sha256/${sha(l).slice(7)}`) });
+  }
+  files.push({ name: 'manifest.json', body: JSON.stringify(manifest) });
+  return tarOf(files);
+}
+
+const signal = new AbortController().signal;
+
+describe.each(['overlay2', 'vfs'])('graph on %s', (driverName) => {
+  let root: string;
+  let graph: Graph;
+  let base: Buffer;
+  let top: Buffer;
+  beforeEach(async () => {
+    root = mkdtempSync(path.join(tmpdir(), 'berth-graph-'));
+    graph = await Graph.open({ dataRoot: root, storageDriver: driverName });
+    base = await tarOf([{ name: 'bin/', type: 'directory', mode: 0o755 }, { name: 'bin/tool', body: Buffer.alloc(4096, 1), mode: 0o755 }]);
+    top = await tarOf([{ name: 'app.txt', body: 'app' }]);
+    await loadImages(graph, Readable.from([await archive([
+      { tag: 'base:1', layers: [base] },
+      { tag: 'app:1', layers: [base, top], created: '2024-02-01T00:00:00Z' },
+    ])]), undefined, signal);
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  const layerDirs = () => readdirSync(path.join(root, 'layers', driverName)).filter((n) => /^[a-f0-9]{64}$/.test(n));
+  const blobs = () => readdirSync(path.join(root, 'content', 'blobs', 'sha256'));
+
+  it('loads images that share a layer once, and removing one frees only its own layer', async () => {
+    expect(graph.images.list()).toHaveLength(2);
+    expect(layerDirs()).toHaveLength(2);
+    const app = graph.resolve('app:1').record;
+    await graph.remove('app:1', false, false);
+    expect(layerDirs()).toHaveLength(1);
+    expect(graph.resolve('base:1').record.chainId).toBe(sha(base));
+    expect(blobs()).not.toContain(app.id.slice(7));
+    await graph.remove('base:1', false, false);
+    expect(layerDirs()).toEqual([]);
+    expect(blobs()).toEqual([]);
+    expect(readdirSync(path.join(root, 'layers', 'meta'))).toEqual([]);
+  });
+
+  it('refuses to remove an image a container uses, as dockerd does', async () => {
+    const id = graph.resolve('app:1').record.id;
+    let running = true;
+    graph.users = { containersUsing: (image) => (image === id ? [{ id: 'c0ffee'.padEnd(64, '0'), running }] : []) };
+    await expect(graph.remove(id, true, false)).rejects.toMatchObject({ status: 409, message: expect.stringMatching(/cannot be forced\) - image is being used by running container c0ffee/) });
+    await expect(graph.remove('app:1', false, false)).rejects.toMatchObject({ status: 409, message: expect.stringMatching(/unable to remove repository reference "app:1" \(must force\)/) });
+    running = false;
+    await expect(graph.remove(id, false, false)).rejects.toMatchObject({ status: 409, message: expect.stringMatching(/must be forced\) - image is being used by stopped container/) });
+    // Forcing a name away keeps the image for its container, dangling.
+    const items = await graph.remove('app:1', true, false);
+    expect(items).toEqual([{ Untagged: 'app:1' }]);
+    expect(graph.images.get(id)).toBeDefined();
+    expect(graph.isDangling(graph.images.get(id)!)).toBe(true);
+  });
+
+  it('keeps the layer a container sits on after its image is gone', async () => {
+    const { record } = graph.resolve('app:1');
+    await graph.layers.prepare('ctr1', record.chainId);
+    await graph.remove('app:1', false, false);
+    await graph.remove('base:1', false, false);
+    expect(layerDirs()).toHaveLength(2);
+    await graph.driver.remove('ctr1');
+    await graph.collect();
+    expect(layerDirs()).toEqual([]);
+  });
+
+  it('repairs at start what a crash left: orphan blobs, half layers, records naming missing blobs', async () => {
+    const { record } = graph.resolve('base:1');
+    writeFileSync(path.join(root, 'content', 'blobs', 'sha256', 'f'.repeat(64)), 'orphan blob');
+    mkdirSync(path.join(root, 'layers', driverName, 'e'.repeat(64)), { recursive: true });
+    mkdirSync(path.join(root, 'layers', driverName, 'tmp-interrupted'), { recursive: true });
+    writeFileSync(path.join(root, 'content', 'ingest', 'partial'), 'half');
+    rmSync(graph.content.path(graph.resolve('app:1').record.id));
+    const reopened = await Graph.open({ dataRoot: root, storageDriver: driverName });
+    expect(reopened.images.list().map((r) => r.id)).toEqual([record.id]);
+    expect(() => reopened.resolve('app:1')).toThrow(/No such image: app:1/);
+    expect(existsSync(path.join(root, 'content', 'blobs', 'sha256', 'f'.repeat(64)))).toBe(false);
+    expect(existsSync(path.join(root, 'layers', driverName, 'e'.repeat(64)))).toBe(false);
+    expect(existsSync(path.join(root, 'layers', driverName, 'tmp-interrupted'))).toBe(false);
+    expect(readdirSync(path.join(root, 'content', 'ingest'))).toEqual([]);
+    expect(layerDirs()).toEqual([record.chainId!.slice(7)]);
+  });
+
+  it('resolves names as dockerd does: tags, full and short ids, digests of the config', async () => {
+    const { record } = graph.resolve('docker.io/library/app:1');
+    expect(graph.resolve(record.id).record).toBe(record);
+    expect(graph.resolve(record.id.slice(7, 19)).record).toBe(record);
+    expect(() => graph.resolve('app')).toThrow(/No such image: app:latest/);
+    expect(() => graph.resolve('App:1')).toThrow(/must be lowercase/);
+  });
+});
