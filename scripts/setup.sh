@@ -9,7 +9,7 @@ SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 # command-or-file → Debian package that provides it.
 APT_NEEDS=(
   "runc:runc" "crun:crun" "nft:nftables" "iptables:iptables" "ip:iproute2"
-  "gcc:gcc" "make:make" "skopeo:skopeo" "umoci:umoci" "docker-registry:docker-registry"
+  "gcc:gcc" "musl-gcc:musl-tools" "make:make" "skopeo:skopeo" "umoci:umoci" "docker-registry:docker-registry"
   "/bin/busybox:busybox-static" "debootstrap:debootstrap" "htpasswd:apache2-utils"
   "zstd:zstd" "setfattr:attr" "jq:jq" "openssl:openssl" "tmux:tmux" "script:bsdutils" "socat:socat" "curl:curl"
   "chromium:chromium" "qemu-system-x86_64:qemu-system-x86" "qemu-img:qemu-utils"

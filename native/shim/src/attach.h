@@ -29,7 +29,7 @@ enum frame_type {
 #define FRAME_MAX_PAYLOAD (1u << 20)
 #define MAX_CLIENTS 64
 /* Output queued for one client beyond which the shim stops reading the container's output. */
-#define CLIENT_HIGH_WATER (1u << 20)
+#define CLIENT_HIGH_WATER 1u
 
 struct client {
 	int fd;            /* -1: free slot */

@@ -172,7 +172,7 @@ void buf_consume(struct buf *b, size_t n)
 	if (b->off >= b->len) {
 		b->off = b->len = 0;
 		/* A burst for a slow client may have grown the buffer; give the memory back. */
-		if (b->cap > 256 * 1024) buf_free(b);
+		if (b->cap > 64 * 1024) buf_free(b);
 	}
 }
 
