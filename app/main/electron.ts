@@ -6,6 +6,8 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { requestChannels } from '../shared/contract.js';
 import { BerthServices, toBridgeError, type Session } from './services/berth-services.js';
+import { BerthTray } from './tray/tray.js';
+import type { TrayAction } from './tray/tray-menu.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // Bundled layout (scripts/build.mjs → app/build.mjs): dist/app/main.mjs, dist/app/preload.cjs, dist/renderer/.
@@ -15,6 +17,8 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inl
 
 const services = new BerthServices({ settingsFile: path.join(app.getPath('userData'), 'settings.json') });
 const sessions = new Map<number, Session>();
+let mainWindow: BrowserWindow | undefined;
+let tray: BerthTray | undefined;
 
 function isOurPage(url: string): boolean {
   return url === rendererUrl || url.startsWith(`${rendererUrl}#`) || url.startsWith(`${rendererUrl}?`);
@@ -51,7 +55,34 @@ function createWindow(): void {
     sessions.delete(id);
   });
   win.once('ready-to-show', () => win.show());
+  win.on('closed', () => { if (mainWindow === win) mainWindow = undefined; });
+  mainWindow = win;
   void win.loadFile(rendererIndex);
+}
+
+function showWindow(): BrowserWindow {
+  if (!mainWindow) createWindow();
+  mainWindow!.show();
+  mainWindow!.focus();
+  return mainWindow!;
+}
+
+/** What a tray menu item does. */
+function runTrayAction(action: TrayAction): void {
+  const report = (p: Promise<unknown>) => p.catch((err: Error) => console.error(`berth: ${err.message}`));
+  switch (action.kind) {
+    case 'open': showWindow(); break;
+    case 'quit': app.quit(); break;
+    case 'engine': break; // the VM manager owns pausing; nothing to do for an external engine
+    case 'container':
+      if (action.verb === 'logs' || action.verb === 'terminal') {
+        const win = showWindow();
+        win.webContents.send('app:navigate', { containerId: action.id, tab: action.verb });
+      } else if (action.verb === 'start') report(services.containers.start(action.id));
+      else if (action.verb === 'stop') report(services.containers.stop(action.id));
+      else report(services.containers.restart(action.id));
+      break;
+  }
 }
 
 /** The window shows only our page; links to the web open in the user's browser. */
@@ -95,6 +126,12 @@ void app.whenReady().then(() => {
   // The app asks for no device permissions; refuse them all.
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   registerIpc();
+  tray = new BerthTray({ run: runTrayAction });
+  // The tray follows the same pushes the windows get.
+  services.broadcaster.listen((channel) => {
+    if (channel === 'engine:status') tray?.update({ engine: services.engine.status() });
+    if (channel === 'containers:changed') tray?.update({ containers: services.containers.list() });
+  });
   services.start();
   createWindow();
   app.on('activate', () => {

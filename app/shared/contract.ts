@@ -58,6 +58,8 @@ export interface EventChannels {
   'jobs:changed': JobView;
   'engine:status': EngineStatus;
   'settings:changed': Settings;
+  /** Main asks the window to show a container (from the tray or a notification). */
+  'app:navigate': { containerId: string; tab: 'logs' | 'terminal' };
 }
 
 export type RequestChannel = keyof RequestChannels;
@@ -80,7 +82,7 @@ export const requestChannels = [
 export const eventChannels = [
   'containers:changed', 'images:changed', 'volumes:changed', 'networks:changed',
   'logs:data', 'logs:end', 'terminals:data', 'terminals:exit', 'stats:sample',
-  'jobs:changed', 'engine:status', 'settings:changed',
+  'jobs:changed', 'engine:status', 'settings:changed', 'app:navigate',
 ] as const satisfies readonly EventChannel[];
 
 // Compile-time check that the run-time lists name every channel of the tables.

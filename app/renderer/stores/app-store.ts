@@ -107,6 +107,7 @@ export function connectStore(store: AppStore, api: BerthApi): () => void {
     api.on('engine:status', (engine) => set({ engine })),
     api.on('settings:changed', (settings) => set({ settings })),
     api.on('jobs:changed', (job) => store.getState().receiveJob(job)),
+    api.on('app:navigate', ({ containerId, tab }) => set({ view: { name: 'container', id: containerId, tab } })),
   ];
   void Promise.all([api.containers.list(), api.images.list(), api.volumes.list(), api.networks.list(), api.jobs.list(), api.engine.status(), api.settings.get()]).then(
     ([containers, images, volumes, networks, jobs, engine, settings]) => set({ containers, images, volumes, networks, jobs, engine, settings }),
