@@ -169,6 +169,28 @@ static void report(int fd, const char *fmt, ...)
 	close(fd);
 }
 
+/* Whether shim.pid names a shim that still runs: a second one must not take over its files. */
+static pid_t live_shim(void)
+{
+	char text[32], path[64], cmd[256];
+	int fd = open("shim.pid", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) return 0;
+	ssize_t n = read_retry(fd, text, sizeof text - 1);
+	close(fd);
+	if (n <= 0) return 0;
+	text[n] = '\0';
+	pid_t pid = (pid_t)strtol(text, NULL, 10);
+	if (pid <= 0 || pid == getpid()) return 0;
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) return 0;
+	n = read_retry(fd, cmd, sizeof cmd - 1);
+	close(fd);
+	if (n <= 0) return 0; /* a zombie has no command line */
+	cmd[n] = '\0';
+	return strstr(cmd, "berth-shim") ? pid : 0;
+}
+
 static void fail_setup(int report_fd, const char *what)
 {
 	report(report_fd, "error %s: %s", what, strerror(errno));
@@ -185,6 +207,11 @@ int main(int argc, char **argv)
 	int report_fd = detach();
 
 	if (chdir(S.o.state_dir) < 0) fail_setup(report_fd, "chdir to the state dir");
+	pid_t other = live_shim();
+	if (other > 0) {
+		report(report_fd, "error a shim (pid %d) already runs for %s", (int)other, S.o.state_dir);
+		return 1;
+	}
 	/* Our own messages go to shim.log; stdin and stdout to nothing. */
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	int own_log = open("shim.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);

@@ -169,6 +169,9 @@ describe('berth-shim with runc', () => {
     const ppid = Number(readFileSync(`/proc/${task.shimPid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
     expect(ppid).not.toBe(process.pid);
 
+    // A second create of the same id must not take over the running shim's files.
+    await expect(newDriver().create(id, { bundle: task.bundle, tty: false, openStdin: false })).rejects.toMatchObject({ status: 409 });
+
     const restored = await newDriver().restore();
     expect(restored.map((r) => [r.id, r.status])).toEqual([[id, 'running']]);
     const again = restored[0].task!;

@@ -107,6 +107,27 @@ async function shimGone(pid: number, stateDir: string, timeoutMs = 10_000): Prom
   }
 }
 
+/** The pid of a shim still running on stateDir, or 0. A zombie (its parent, init, not having
+ * reaped it yet) has no command line and counts as gone. */
+async function liveShim(stateDir: string): Promise<number> {
+  const pid = Number.parseInt(await readFile(path.join(stateDir, 'shim.pid'), 'utf8').catch(() => ''), 10);
+  if (!(pid > 0)) return 0;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  return cmdline.includes('berth-shim') && cmdline.includes(stateDir) ? pid : 0;
+}
+
+/** Creates the state dir for a new shim; refuses when a live shim still owns it. */
+async function claimStateDir(stateDir: string, what: string): Promise<void> {
+  const other = await liveShim(stateDir);
+  if (other) throw conflict(`${what} is already running (its shim, pid ${other}, owns ${stateDir})`);
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+}
+
+/** Removes what a failed start left, unless another shim runs there. */
+async function releaseStateDir(stateDir: string): Promise<void> {
+  if (!(await liveShim(stateDir))) await rm(stateDir, { recursive: true, force: true });
+}
+
 function runShim(shim: string, args: string[]): Promise<{ shimPid: number; pid: number }> {
   return new Promise((resolve, reject) => {
     execFile(shim, args, { timeout: 120_000 }, (err, stdout, stderr) => {
@@ -301,7 +322,7 @@ export class ShimDriver implements ExecDriver {
       kind: 'container', id, containerId: id, runtime: runtime.name, runtimeRoot: this.runtimeRoot(runtime.name),
       bundle: options.bundle, tty: options.tty, stdin: options.openStdin,
     };
-    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    await claimStateDir(stateDir, `container ${id}`);
     await mkdir(record.runtimeRoot, { recursive: true, mode: 0o700 });
     await writeJsonAtomic(path.join(stateDir, 'task.json'), record);
     const args = ['--id', id, '--bundle', options.bundle, '--state-dir', stateDir, '--runtime', runtime.path, '--runtime-root', record.runtimeRoot];
@@ -317,7 +338,7 @@ export class ShimDriver implements ExecDriver {
     try {
       started = await runShim(this.shimPath, args);
     } catch (err) {
-      await rm(stateDir, { recursive: true, force: true });
+      await releaseStateDir(stateDir);
       throw classify('failed to create task for container: failed to create shim task: OCI runtime create failed', (err as Error).message);
     }
     return new ShimTask(this, record, stateDir, started.shimPid, started.pid, new RuntimeCli(runtime, record.runtimeRoot));
@@ -329,7 +350,7 @@ export class ShimDriver implements ExecDriver {
     const record: TaskRecord = { ...container.record, kind: 'exec', id: execId, tty: options.tty, stdin: options.openStdin };
     const rt = this.opts.runtimes.find((r) => r.name === record.runtime);
     if (!rt) throw systemError(`runtime ${record.runtime} is not installed any more`);
-    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    await claimStateDir(stateDir, `exec ${execId}`);
     await writeJsonAtomic(path.join(stateDir, 'task.json'), record);
     const processFile = path.join(stateDir, 'process.json');
     await writeJsonAtomic(processFile, { ...options.process, terminal: options.tty });
@@ -340,7 +361,7 @@ export class ShimDriver implements ExecDriver {
     try {
       started = await runShim(this.shimPath, args);
     } catch (err) {
-      await rm(stateDir, { recursive: true, force: true });
+      await releaseStateDir(stateDir);
       throw systemError(`cannot start the exec shim: ${(err as Error).message}`, err);
     }
     return new ShimTask(this, record, stateDir, started.shimPid, 0, new RuntimeCli(rt, record.runtimeRoot));
