@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ContainerTask, CreateOptions, Task } from './exec-driver';
 import { detectRuntimes, type OciRuntime } from './runtime';
+import { hostCgroupMounts } from './cgroups';
 import { readLogs } from './log-reader';
 import { build } from 'esbuild';
 import { RuntimeError, ShimDriver, defaultShimPath } from './shim-driver';
@@ -37,6 +38,11 @@ afterEach(async () => {
   for (const t of tasks.splice(0)) await t.delete();
   expect(runcList()).toBe('');
   expect(readdirSync(path.join(root, 's/containers')).length).toBe(0);
+  // No cgroup of ours is left in any hierarchy.
+  const mounts = hostCgroupMounts();
+  for (const dir of [...Object.values(mounts.v1), ...(mounts.unified ? [mounts.unified] : [])]) {
+    expect(readdirSync(dir).filter((n) => n.startsWith(`berth-t${process.pid}x`))).toEqual([]);
+  }
   // No shim of ours is left.
   const ours = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(root) && l.includes('berth-shim'));
   expect(ours).toEqual([]);
@@ -237,6 +243,19 @@ describe('berth-shim with runc', () => {
     expect((await task.wait()).exitCode).toBe(9);
     expect(await out).toBe('got quit\n');
     expect(readFileSync(log, 'utf8')).toMatch(/stdout F got hello\n.*stdout F got quit\n$/s);
+  });
+
+  it('reports a container whose shim died as lost, and cleans it up through the runtime', async () => {
+    const { task, id } = await container(['sleep', '1000']);
+    await task.start();
+    process.kill(task.shimPid, 'SIGKILL');
+    // Until its parent reaps it, the killed shim is a zombie; its socket is closed at once.
+    const restored = (await newDriver().restore()).filter((r) => r.id === id);
+    expect(restored).toEqual([{ id, status: 'lost' }]);
+    await driver.cleanupLost(id);
+    tasks.splice(tasks.indexOf(task), 1);
+    expect(runcList()).toBe('');
+    expect(existsSync(`/proc/${task.pid}/cmdline`) && readFileSync(`/proc/${task.pid}/cmdline`, 'utf8').includes('sleep')).toBe(false);
   });
 
   it('pauses and resumes through the runtime', async () => {
