@@ -12,7 +12,7 @@
 # Reproducible: every input is hashed; a stage whose inputs did not change is skipped, and file times,
 # UUIDs and cpio/ext4 metadata are pinned so equal inputs give equal bytes.
 # Needs (scripts/setup.sh installs them): linux-image-amd64, busybox-static, runc, crun, nftables,
-# iptables, iproute2, socat, e2fsprogs, cpio, xz-utils, kmod; npm for the guest's node.
+# iptables, iproute2, socat, e2fsprogs, attr, zstd, cpio, xz-utils, kmod; npm for the guest's node.
 #
 # arm64: the same steps apply with ARCH=arm64 on an arm64 Debian host (linux-image-arm64 ships an
 # uncompressed `Image` inside vmlinuz's gzip; vfkit and qemu -M virt boot it directly; node comes from
@@ -38,7 +38,7 @@ KPKG=$(dpkg-query -W -f='${Depends}' linux-image-amd64 2>/dev/null | grep -oE 'l
   || die "linux-image-amd64 is not installed: run 'npm run setup'"
 KVER=${KPKG#linux-image-}
 [ -f "/boot/vmlinuz-$KVER" ] && [ -d "/lib/modules/$KVER" ] || die "$KPKG is incomplete: reinstall it (apt-get install --reinstall $KPKG)"
-HOST_PKGS="$KPKG busybox-static runc crun nftables iptables iproute2 socat e2fsprogs"
+HOST_PKGS="$KPKG busybox-static runc crun nftables iptables iproute2 socat e2fsprogs util-linux mount attr zstd procps"
 PKG_VERSIONS=$(dpkg-query -W -f='${Package}=${Version}\n' $HOST_PKGS) || die "missing packages: run 'npm run setup'"
 
 # Modules the guest may need, resolved with their dependencies. Stage 1 loads the block/fs ones;
@@ -67,10 +67,22 @@ collect_modules() { # DEST MODULE... : copy modules + dependencies from the inst
     while read -r kind path _; do
       [ "$kind" = insmod ] || continue
       mkdir -p "$dest$(dirname "$path")"
-      cp -n "$path" "$dest$path"
+      [ -e "$dest$path" ] || { cp "$path" "$dest$path"; strip_signature "$dest$path"; }
     done <<< "$line"
   done
   depmod -b "$dest" "$KVER"
+}
+
+# Debian signs its modules; the kernel hashes and verifies each one as it loads, a visible cost
+# under TCG. Signatures are not enforced without Secure Boot, so the guest's copies drop them
+# (the kernel notes an "unsigned module" taint once). Trailer: signature, 12-byte
+# struct module_signature ending in the big-endian signature length, then the magic string.
+strip_signature() {
+  local f=$1 magic='~Module signature appended~'
+  [ "$(tail -c 28 "$f" | head -c 27)" = "$magic" ] || return 0
+  local len
+  len=$(tail -c 32 "$f" | head -c 4 | od -An -tu1 | awk '{print (($1 * 256 + $2) * 256 + $3) * 256 + $4}')
+  truncate -s -$((len + 40)) "$f"
 }
 
 pack_cpio() { # DIR OUT : deterministic newc archive
@@ -132,6 +144,7 @@ if [ "$(cat "$OUT/.root.key" 2>/dev/null)" != "$root_key" ] || [ ! -f "$OUT/root
   chmod 1777 "$R/tmp"
   cp /bin/busybox "$R/usr/bin/busybox"
   for a in $(/bin/busybox --list); do [ -e "$R/usr/bin/$a" ] || ln -s busybox "$R/usr/bin/$a"; done
+  ln -s ../bin/busybox "$R/usr/sbin/modprobe"   # the kernel autoloads modules through /sbin/modprobe
   copy_with_libs() { # BINARY... : the binary and the shared libraries ldd names
     local b l
     for b in "$@"; do
@@ -143,7 +156,9 @@ if [ "$(cat "$OUT/.root.key" 2>/dev/null)" != "$root_key" ] || [ ! -f "$OUT/root
       done
     done
   }
-  copy_with_libs runc crun nft ip socat mke2fs resize2fs e2fsck xtables-nft-multi "$NODE_BIN"
+  # what berthd runs (runtimes, nft, ip, mount, unshare/nsenter, xattrs, zstd, ps) and what berth-init runs
+  copy_with_libs runc crun nft ip socat mke2fs resize2fs e2fsck xtables-nft-multi mount umount unshare nsenter \
+    getfattr setfattr zstd ps "$NODE_BIN"
   mv "$R/usr/bin/node-$NODE_VERSION" "$R/usr/bin/node"
   for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
     ln -sf xtables-nft-multi "$R/usr/bin/$t"

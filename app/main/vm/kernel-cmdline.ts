@@ -26,7 +26,9 @@ export interface CmdlineOptions {
 export const MAX_CMDLINE = 2048; // x86 COMMAND_LINE_SIZE; arm64 allows the same
 
 export function kernelCmdline(o: CmdlineOptions): string {
-  const parts = [`console=${o.console}`, 'quiet', 'panic=-1', 'berth.root=berth-root', 'berth.data=berth-data', `berth.net=${o.net}`, `berth.api=${o.api}`, `berth.control=${o.control}`];
+  // cryptomgr.notests: the crypto self-tests are the slowest initcall under TCG (~0.35 s) and
+  // guard against miscompiled algorithms, which a distribution kernel is not.
+  const parts = [`console=${o.console}`, 'quiet', 'panic=-1', 'cryptomgr.notests', '8250.nr_uarts=1', 'berth.root=berth-root', 'berth.data=berth-data', `berth.net=${o.net}`, `berth.api=${o.api}`, `berth.control=${o.control}`];
   if (o.tscKhz) parts.push(`tsc_early_khz=${o.tscKhz}`);
   for (const s of o.shares) parts.push(`berth.share=${s.tag}:${encodeSharePath(s.path)}`);
   if (o.exec?.length) parts.push('--', ...o.exec.map(encodeExecArg));
