@@ -183,6 +183,16 @@ static bool handle_frame(struct client *c, unsigned type, const char *p, size_t 
 			reply(c, false, "kill takes a 4-byte signal number");
 			return true;
 		}
+		if (S.o.exec_process && S.pid == 0 && S.phase == PHASE_CREATED) {
+			/* An exec that was never started: nothing runs, the shim just goes. */
+			S.phase = PHASE_EXITED;
+			S.exit_code_override = 128 + (int)be32(p);
+			snprintf(S.exit_error, sizeof S.exit_error, "killed before it was started");
+			clock_gettime(CLOCK_REALTIME, &S.exited_at);
+			S.drain_deadline = monotonic_ms();
+			reply(c, true, "");
+			return true;
+		}
 		/* We are its parent (subreaper) until we reap it, so the pid cannot have been reused. */
 		if (S.pid <= 0 || S.phase == PHASE_EXITED) reply(c, false, "container is not running");
 		else if (kill(S.pid, (int)be32(p)) < 0) reply(c, false, strerror(errno));

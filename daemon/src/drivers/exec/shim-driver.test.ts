@@ -38,6 +38,7 @@ afterEach(async () => {
   for (const t of tasks.splice(0)) await t.delete();
   expect(runcList()).toBe('');
   expect(readdirSync(path.join(root, 's/containers')).length).toBe(0);
+  if (existsSync(path.join(root, 's/exec'))) expect(readdirSync(path.join(root, 's/exec'))).toEqual([]);
   // No cgroup of ours is left in any hierarchy.
   const mounts = hostCgroupMounts();
   for (const dir of [...Object.values(mounts.v1), ...(mounts.unified ? [mounts.unified] : [])]) {
@@ -297,6 +298,11 @@ describe('berth-shim with runc', () => {
     await cat.start();
     expect((await cat.wait()).exitCode).toBe(0);
     expect(await cout).toBe('piped in\n');
+
+    // An exec created and never started goes away on delete.
+    const unused = await task.exec('e5', { process: { args: ['true'], env: ['PATH=/bin'], cwd: '/', user: { uid: 0, gid: 0 } }, tty: false, openStdin: false });
+    await unused.delete();
+    expect(existsSync(path.join(root, 's/exec/e5'))).toBe(false);
 
     const missing = await task.exec('e3', { process: { args: ['nope'], env: ['PATH=/bin'], cwd: '/', user: { uid: 0, gid: 0 } }, tty: false, openStdin: false });
     tasks.push(missing);

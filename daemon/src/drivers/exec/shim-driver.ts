@@ -132,7 +132,7 @@ function runShim(shim: string, args: string[]): Promise<{ shimPid: number; pid: 
   return new Promise((resolve, reject) => {
     execFile(shim, args, { timeout: 120_000 }, (err, stdout, stderr) => {
       if (err) {
-        reject(Object.assign(new Error(stderr.trim() || err.message), { shimFailed: true }));
+        reject(new Error(stderr.trim() || err.message));
         return;
       }
       resolve(JSON.parse(stdout) as { shimPid: number; pid: number });
