@@ -48,8 +48,10 @@ export class ShimConnection {
   /** Resolves when the connection is closed (by either side). */
   readonly gone: Promise<void>;
   private resolveGone!: () => void;
-  onOutput: (stream: 1 | 2, data: Buffer) => void = () => undefined;
   onClose: () => void = () => undefined;
+  private onOutput?: (stream: 1 | 2, data: Buffer) => void;
+  /** Output that arrived with the hello, before anyone could take it. */
+  private early: [1 | 2, Buffer][] = [];
 
   private pending: Buffer | undefined;
   private replies: { resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -82,6 +84,12 @@ export class ShimConnection {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** Where output frames go; what came before this was set is handed over first. */
+  setOutputHandler(handler: (stream: 1 | 2, data: Buffer) => void): void {
+    this.onOutput = handler;
+    for (const [stream, data] of this.early.splice(0)) handler(stream, data);
   }
 
   /** Sends a command frame and resolves on its ok reply; rejects with the shim's message. */
@@ -127,7 +135,8 @@ export class ShimConnection {
     switch (type) {
       case Frame.stdout:
       case Frame.stderr:
-        this.onOutput(type, payload);
+        if (this.onOutput) this.onOutput(type, payload);
+        else this.early.push([type, payload]);
         break;
       case Frame.hello:
         this.hello = JSON.parse(payload.toString('utf8')) as ShimHello;
@@ -190,13 +199,14 @@ export async function openAttachSession(
     });
   const stdout = readable();
   const stderr = readable();
-  conn.onOutput = (stream, data) => {
+  conn.setOutputHandler((stream, data) => {
+    if (!(mask & stream)) return; // sent before our subscription applied
     const target = stream === Frame.stdout ? stdout : stderr;
     if (!target.push(data)) {
       waiting.add(target);
       conn.pause();
     }
-  };
+  });
   const end = (): void => {
     if (!stdout.readableEnded) stdout.push(null);
     if (!stderr.readableEnded) stderr.push(null);

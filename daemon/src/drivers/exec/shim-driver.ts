@@ -168,6 +168,7 @@ class ShimTask implements ContainerTask {
     if (!this.control) {
       this.control = ShimConnection.connect(this.socketPath).then(async (conn) => {
         conn.onClose = () => (this.control = undefined);
+        conn.setOutputHandler(() => undefined); // until the subscription to nothing applies
         await conn.command(Frame.subscribe, Buffer.from([0]));
         return conn;
       });
