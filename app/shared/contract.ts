@@ -3,7 +3,7 @@
 // the same API from these tables (see api.ts), and main's handlers are typed against them.
 import type {
   ContainersChange, ContainerStatsSample, ContainerView, EngineStatus, ImageView, JobView, LogLine, LogOpenOptions,
-  NetworkView, RunOptions, Settings, TerminalOpenOptions, VolumeView,
+  NetworkView, PullProgress, RunOptions, Settings, TerminalOpenOptions, VolumeView,
 } from './views.js';
 
 /** Request channels: `namespace:method` → [arguments, result]. */
@@ -48,6 +48,8 @@ export interface EventChannels {
   /** What changed in the container list (from /events, not polling); a reset after (re)connecting. */
   'containers:changed': ContainersChange;
   'images:changed': ImageView[];
+  /** Progress of a pull started from the app, per layer, a few times a second; the last has done. */
+  'images:pull': PullProgress;
   'volumes:changed': VolumeView[];
   'networks:changed': NetworkView[];
   'logs:data': { streamId: string; lines: LogLine[] };
@@ -80,7 +82,7 @@ export const requestChannels = [
 ] as const satisfies readonly RequestChannel[];
 
 export const eventChannels = [
-  'containers:changed', 'images:changed', 'volumes:changed', 'networks:changed',
+  'containers:changed', 'images:changed', 'images:pull', 'volumes:changed', 'networks:changed',
   'logs:data', 'logs:end', 'terminals:data', 'terminals:exit', 'stats:sample',
   'jobs:changed', 'engine:status', 'settings:changed', 'app:navigate',
 ] as const satisfies readonly EventChannel[];

@@ -164,3 +164,21 @@ export interface RunOptions {
   volumes?: string[];
   restart?: RestartPolicy;
 }
+
+/** One layer of a pull as the engine reports it ("Downloading", "Extracting", "Pull complete"). */
+export interface LayerProgress {
+  id: string;
+  status: string;
+  current?: number;
+  total?: number;
+}
+
+/** A pull under way (or just ended), for the Images view's progress bars. */
+export interface PullProgress {
+  reference: string;
+  /** The engine's latest overall line: "Pulling from library/busybox", "Digest: sha256:…". */
+  status: string;
+  layers: LayerProgress[];
+  done: boolean;
+  error?: string;
+}

@@ -4,6 +4,7 @@ import type { EngineClient } from '../engine/engine-client.js';
 import { coalesce, type Emit } from './broadcaster.js';
 import type { EngineService } from './engine-service.js';
 import { imageView } from './views.js';
+import { PullProgressTracker } from './pull-progress.js';
 
 export class ImagesService {
   private images: ImageView[] = [];
@@ -33,8 +34,28 @@ export class ImagesService {
     await this.engine.client().removeImage(id, { force });
   }
 
-  /** Pulls to completion; berthd shows it as a job in Activity, and the image event refreshes the list. */
+  /**
+   * Pulls to completion, pushing per-layer progress (at most ten times a second) on images:pull.
+   * berthd also shows the pull as a job in Activity; the image event refreshes the list.
+   */
   async pull(reference: string): Promise<void> {
-    for await (const message of this.engine.client().pullImage(reference)) void message;
+    const tracker = new PullProgressTracker(reference);
+    let last = 0;
+    try {
+      for await (const message of this.engine.client().pullImage(reference)) {
+        tracker.apply(message);
+        const now = Date.now();
+        if (now - last >= 100) {
+          last = now;
+          this.emit('images:pull', tracker.snapshot());
+        }
+      }
+      tracker.finish();
+    } catch (err) {
+      tracker.finish((err as Error).message);
+      throw err;
+    } finally {
+      this.emit('images:pull', tracker.snapshot());
+    }
   }
 }

@@ -1,5 +1,6 @@
 // Images: the list with sizes and usage, pull by reference, remove.
 import { useState } from 'react';
+import type { PullProgress } from '../../shared/views.js';
 import { berth } from '../berth.js';
 import { age, formatBytes, shortId } from './format.js';
 import { useApp } from './store-context.js';
@@ -9,21 +10,18 @@ export function ImagesView() {
   const images = useApp((s) => s.images);
   const notify = useApp((s) => s.notify);
   const [reference, setReference] = useState('');
-  const [pulling, setPulling] = useState<string[]>([]);
+  const pulls = useApp((s) => s.pulls);
   const total = images.reduce((n, i) => n + i.size, 0);
 
   const pull = async () => {
     const ref = reference.trim();
     if (!ref) return;
     setReference('');
-    setPulling((p) => [...p, ref]);
     try {
       await berth().images.pull(ref);
       notify('info', `Pulled ${ref}`);
     } catch (err) {
       notify('error', `Pulling ${ref} failed: ${(err as Error).message}`);
-    } finally {
-      setPulling((p) => p.filter((x) => x !== ref));
     }
   };
 
@@ -38,7 +36,7 @@ export function ImagesView() {
           <button type="submit" disabled={!reference.trim()}>Pull</button>
         </form>
       </header>
-      {pulling.length ? <p className="muted pulling">Pulling {pulling.join(', ')}…</p> : null}
+      {Object.values(pulls).map((p) => <PullCard key={p.reference} pull={p} />)}
       <div className="table-head image-grid" aria-hidden="true"><span>Tag</span><span>Id</span><span>Size</span><span>Created</span><span>Used by</span><span /></div>
       {images.length === 0 ? <p className="empty">No images.</p> : (
         <VirtualList
@@ -67,5 +65,32 @@ export function ImagesView() {
         />
       )}
     </section>
+  );
+}
+
+/** One pull: an overall bar from the layers' bytes, and a line per layer. */
+function PullCard({ pull }: { pull: PullProgress }) {
+  const total = pull.layers.reduce((n, l) => n + (l.total ?? 0), 0);
+  const current = pull.layers.reduce((n, l) => n + Math.min(l.current ?? 0, l.total ?? 0), 0);
+  return (
+    <div className={`pull-card ${pull.done ? 'done' : ''}`} data-pull={pull.reference} aria-label={`Pulling ${pull.reference}`}>
+      <div className="pull-line">
+        <strong>{pull.reference}</strong>
+        <span className="muted ellipsis">{pull.error ? '' : pull.status}</span>
+        <span className="spacer" />
+        <span className="muted">{total ? `${formatBytes(current)} / ${formatBytes(total)}` : ''}</span>
+      </div>
+      {total ? <progress className="pull-total" max={total} value={current} /> : null}
+      {pull.error ? <p className="error-text">{pull.error}</p> : null}
+      <ul className="pull-layers">
+        {pull.layers.map((l) => (
+          <li key={l.id} className="pull-layer">
+            <span className="mono muted">{l.id.slice(0, 12)}</span>
+            <span className="ellipsis">{l.status}</span>
+            {l.total ? <progress max={l.total} value={l.current ?? 0} /> : <span />}
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }

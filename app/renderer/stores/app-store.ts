@@ -2,7 +2,7 @@
 // what the person chose (view, selection, filter). One zustand store; components select slices.
 import { create } from 'zustand';
 import type { BerthApi } from '../../shared/api.js';
-import type { ContainersChange, ContainerView, EngineStatus, ImageView, JobView, NetworkView, Settings, VolumeView } from '../../shared/views.js';
+import type { ContainersChange, ContainerView, EngineStatus, ImageView, JobView, NetworkView, PullProgress, Settings, VolumeView } from '../../shared/views.js';
 
 export type View =
   | { name: 'containers' } | { name: 'container'; id: string; tab: DetailTab } | { name: 'images' }
@@ -16,6 +16,8 @@ export interface AppState {
   images: ImageView[];
   volumes: VolumeView[];
   networks: NetworkView[];
+  /** Pulls started from the app, by reference, while they run and briefly after. */
+  pulls: Record<string, PullProgress>;
   jobs: JobView[];
   engine: EngineStatus;
   settings: Settings;
@@ -48,6 +50,7 @@ export function createAppStore() {
     images: [],
     volumes: [],
     networks: [],
+    pulls: {},
     jobs: [],
     engine: { connection: 'connecting', endpoint: '', jobs: false },
     settings: { theme: 'system', endpoint: '' },
@@ -103,6 +106,16 @@ export function connectStore(store: AppStore, api: BerthApi): () => void {
     api.on('containers:changed', (change) => set((s) => ({ containers: applyContainersChange(s.containers, change) }))),
     api.on('images:changed', (images) => set({ images })),
     api.on('volumes:changed', (volumes) => set({ volumes })),
+    api.on('images:pull', (p) => {
+      set((s) => ({ pulls: { ...s.pulls, [p.reference]: p } }));
+      // A finished pull stays on screen a moment, then makes way (unless a new pull replaced it).
+      if (p.done) setTimeout(() => set((s) => {
+        if (s.pulls[p.reference] !== p) return {};
+        const { [p.reference]: _gone, ...rest } = s.pulls;
+        void _gone;
+        return { pulls: rest };
+      }), 4000);
+    }),
     api.on('networks:changed', (networks) => set({ networks })),
     api.on('engine:status', (engine) => set({ engine })),
     api.on('settings:changed', (settings) => set({ settings })),
