@@ -103,7 +103,7 @@ describe('the VM under qemu', () => {
 
   it('runs through `berth vm start|status|stop` and keeps the data disk across boots', async () => {
     expect(existsSync(cli), `${cli} is missing: run npm run build`).toBe(true);
-    const stateDir = path.join(dir, 'state'); // the disk the first test formatted
+    const stateDir = path.join(dir, 'state'); // the disk the first test formatted (tests in a file run in order)
     const args = ['--state-dir', stateDir, '--image', imageDir, '--memory', '1024', '--disk', '5', '--share', shared];
     const diskBefore = statSync(vmPaths(stateDir).dataDisk).size;
     try {
@@ -112,8 +112,12 @@ describe('the VM under qemu', () => {
       expect(dockerHost).toBe(`unix://${vmPaths(stateDir).apiSocket}`);
       const status = await run(process.execPath, [cli, 'vm', 'status', ...args]);
       expect(status.stdout).toContain('answers /_ping');
-      const { stdout } = await run('docker', ['version', '--format', '{{.Server.Version}}'], { env: { ...process.env, DOCKER_HOST: dockerHost } });
-      expect(stdout.trim()).not.toBe('');
+      // a docker context "berth", in a private docker config, reaches the same engine
+      const dockerConfig = path.join(dir, 'docker-config');
+      const env = { ...process.env, DOCKER_CONFIG: dockerConfig, DOCKER_HOST: '' };
+      await run(process.execPath, [cli, 'vm', 'context', ...args], { env });
+      const { stdout } = await run('docker', ['--context', 'berth', 'version', '--format', '{{.Server.Platform.Name}}'], { env });
+      expect(stdout.trim()).toBe('Berth Engine');
       const console = readFileSync(vmPaths(stateDir).consoleLog, 'utf8');
       expect(console).not.toContain('formatting the data disk'); // reused, not re-created
       expect(statSync(vmPaths(stateDir).dataDisk).size).toBeGreaterThan(diskBefore); // --disk 5 grew it

@@ -34,6 +34,7 @@ Commands:
   restart   Stop, then start
   status    Show whether the VM runs and berthd answers
   reset     Wipe the VM's data disk (all images, containers, volumes); needs --force
+  context   Create (or update) the docker context "berth" pointing at the VM's engine
 
 Options:
   --state-dir DIR   Where the VM keeps its disk, sockets and console log (env BERTH_VM_DIR)
@@ -244,6 +245,27 @@ async function stop(o: Options, io: CliIo): Promise<number> {
   return 0;
 }
 
+/** `docker context create berth` (or update): then `docker --context berth …` or `docker context use berth`. */
+async function context(o: Options, io: CliIo): Promise<number> {
+  const host = `unix://${vmPaths(o.stateDir).apiSocket}`;
+  const docker = (args: string[]) => new Promise<{ code: number | null; out: string }>((resolve) => {
+    const c = spawn('docker', args, { env: io.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    c.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    c.on('error', (err) => resolve({ code: null, out: err.message }));
+    c.on('exit', (code) => resolve({ code, out }));
+  });
+  const exists = (await docker(['context', 'inspect', 'berth'])).code === 0;
+  const r = await docker(['context', exists ? 'update' : 'create', 'berth', '--description', 'Berth VM', '--docker', `host=${host}`]);
+  if (r.code !== 0) {
+    io.err(`berth: could not ${exists ? 'update' : 'create'} the docker context "berth": ${r.out.trim() || 'is the docker CLI installed?'}`);
+    return 1;
+  }
+  io.out(`docker context "berth" → ${host} (use it with: docker context use berth)`);
+  return 0;
+}
+
 async function status(o: Options, io: CliIo): Promise<number> {
   const s = readState(o.stateDir);
   const running = Boolean(s && alive(s.supervisorPid) && s.state === 'running');
@@ -277,6 +299,7 @@ export async function vmCommand(args: string[], io: CliIo = defaultIo): Promise<
     case 'stop': return stop(o, io);
     case 'restart': await stop(o, io); return start(o, io);
     case 'status': return status(o, io);
+    case 'context': return context(o, io);
     case 'reset': {
       const s = readState(o.stateDir);
       if (s && alive(s.supervisorPid)) { io.err('berth: stop the VM before resetting it'); return 1; }
