@@ -14,6 +14,7 @@ import { API_VERSION, BERTH_VERSION } from './version';
 import { loadConfig, RELOADABLE, type DaemonConfig } from './config';
 import type { Logger } from './log';
 import { Graph } from './graph/graph';
+import { registerBuilderJobs } from './builder/jobs';
 import { registerImageJobs, imageDiskUsage } from './graph/jobs';
 import { Distribution } from './distribution/distribution';
 import { DEFAULT_CERTS_DIR } from './distribution/hosts';
@@ -138,6 +139,7 @@ export class Daemon {
       securityOptions: () => [],
     };
     registerSystemJobs(this.engine, sources);
+    registerBuilderJobs(this.engine, graph, this.config.dataRoot);
   }
 
   private async serve(endpoints: { endpoint: ReturnType<typeof parseHost>; tls: ReturnType<typeof tlsFor> }[]): Promise<void> {
