@@ -45,7 +45,8 @@ export interface TreePage {
   entries: TreeEntry[];
 }
 
-type Seen = { stats: Stats; dir: string } | 'removed';
+/** Where a name was found in a merged listing: the layer directory holding it, or a whiteout. */
+type Seen = { dir: string; isDir: boolean } | 'removed';
 
 async function lstatOrNull(p: string): Promise<Stats | null> {
   try {
@@ -62,7 +63,6 @@ function isOpaque(dir: string): Promise<boolean> {
 }
 
 const typeOf = (st: Stats): TreeEntry['type'] => (st.isDirectory() ? 'directory' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other');
-const isWhiteout = (st: Stats) => st.isCharacterDevice() && st.rdev === 0;
 
 export class LayerBrowser {
   constructor(private readonly graph: Graph) {}
@@ -88,7 +88,11 @@ export class LayerBrowser {
     }));
   }
 
-  /** The merged listing of `dir` over layers 0..top (overlay semantics over own-files dirs). */
+  /**
+   * The merged listing of `rel` over layers 0..top with overlay's rules (whiteouts hide, opaque
+   * directories stop the descent). Only directory entries are read; character devices (possible
+   * whiteouts) are the only entries stat'ed, so a huge directory costs one readdir per layer.
+   */
   private async mergedOverlay(dirs: string[], top: number, rel: string): Promise<Map<string, Seen>> {
     const out = new Map<string, Seen>();
     for (let i = top; i >= 0; i--) {
@@ -96,10 +100,10 @@ export class LayerBrowser {
       const st = await lstatOrNull(here);
       if (!st) continue;
       if (!st.isDirectory()) break; // a file or whiteout here hides the directory below
-      for (const name of await readdir(here)) {
-        if (out.has(name)) continue;
-        const cst = await lstat(path.join(here, name));
-        out.set(name, isWhiteout(cst) ? 'removed' : { stats: cst, dir: here });
+      for (const d of await readdir(here, { withFileTypes: true })) {
+        if (out.has(d.name)) continue;
+        if (d.isCharacterDevice() && (await lstat(path.join(here, d.name))).rdev === 0) out.set(d.name, 'removed');
+        else out.set(d.name, { dir: here, isDir: d.isDirectory() });
       }
       if (await isOpaque(here)) break;
     }
@@ -111,7 +115,7 @@ export class LayerBrowser {
     if (!vfs) return this.mergedOverlay(dirs, top, rel);
     const out = new Map<string, Seen>();
     const here = path.join(dirs[top]!, rel);
-    for (const name of await readdir(here).catch(() => [] as string[])) out.set(name, { stats: await lstat(path.join(here, name)), dir: here });
+    for (const d of await readdir(here, { withFileTypes: true }).catch(() => [])) out.set(d.name, { dir: here, isDir: d.isDirectory() });
     return out;
   }
 
@@ -120,39 +124,52 @@ export class LayerBrowser {
     if (!Number.isInteger(args.layer) || args.layer < 0 || args.layer >= chain.length) {
       throw invalidParameter(`layer ${args.layer} does not exist: the image has ${chain.length} layers (0 to ${chain.length - 1})`);
     }
-    const rel = path.posix.normalize('/' + args.path).slice(1);
+    const rel = path.posix.normalize('/' + args.path).slice(1).replace(/\/$/, '');
     if (rel.split('/').includes('..')) throw invalidParameter('path must stay inside the image');
     const driver = this.graph.driver;
     const vfs = driver.name === 'vfs';
     const dirs = chain.map((l) => driver.layerDir(hexOf(l.chainId)));
     const now = await this.listing(dirs, vfs, args.layer, rel);
     const below = await this.listing(dirs, vfs, args.layer - 1, rel);
-    if (now.size === 0 && rel !== '' && !(await lstatOrNull(path.join(dirs[args.layer]!, rel)))) {
-      // Not a directory of this layer's view: check it exists at all before saying it is empty.
+    if (now.size === 0 && rel !== '') {
       const anywhere = await Promise.all(dirs.slice(0, args.layer + 1).map((d) => lstatOrNull(path.join(d, rel))));
-      if (!anywhere.some((s) => s?.isDirectory())) throw notFound(`no directory /${rel} in layer ${args.layer}`);
+      if (!anywhere.some((st) => st?.isDirectory())) throw notFound(`no directory /${rel} in layer ${args.layer}`);
     }
     const ownDir = path.join(dirs[args.layer]!, rel);
-    const entries: TreeEntry[] = [];
-    const names = new Set([...now.keys(), ...[...below.keys()].filter((n) => below.get(n) !== 'removed')]);
-    for (const name of [...names].sort()) {
+
+    // Classify by name first (cheap); stat only the entries the page shows.
+    const classify = async (name: string): Promise<{ shown: Exclude<Seen, 'removed'>; change: ChangeKind | null } | undefined> => {
       const cur = now.get(name);
       const old = below.get(name);
       const oldLive = old && old !== 'removed' ? old : undefined;
-      let change: ChangeKind | null = null;
-      let shown: Exclude<Seen, 'removed'> | undefined;
-      if (cur === 'removed' || (cur === undefined && oldLive)) {
-        if (!oldLive) continue;
-        change = 'removed';
-        shown = oldLive;
-      } else if (cur) {
-        shown = cur;
-        const own = vfs ? !oldLive || changed(cur.stats, oldLive.stats) : cur.dir === ownDir;
-        if (own) change = oldLive ? 'modified' : 'added';
+      if (cur === 'removed' || cur === undefined) return oldLive ? { shown: oldLive, change: 'removed' } : undefined;
+      if (!vfs) return { shown: cur, change: cur.dir === ownDir ? (oldLive ? 'modified' : 'added') : null };
+      if (!oldLive) return { shown: cur, change: 'added' };
+      const [a, b] = await Promise.all([lstat(path.join(cur.dir, name)), lstat(path.join(oldLive.dir, name))]);
+      return { shown: cur, change: changed(a, b) ? 'modified' : null };
+    };
+    const names = [...new Set([...now.keys(), ...below.keys()])].sort();
+    const selected: { name: string; shown: Exclude<Seen, 'removed'>; change: ChangeKind | null }[] = [];
+    let total = 0;
+    const limit = Math.min(Math.max(args.limit, 1), 5000);
+    for (const name of names) {
+      // Without a filter, names past the page need no classification beyond existing at all.
+      const inPage = total >= args.offset && selected.length < limit;
+      if (!inPage && !args.changesOnly) {
+        const cur = now.get(name);
+        const old = below.get(name);
+        if ((cur && cur !== 'removed') || (old && old !== 'removed')) total++;
+        continue;
       }
-      if (args.changesOnly && change === null) continue;
-      if (!shown) continue;
-      const st = shown.stats;
+      const c = await classify(name);
+      if (!c || (args.changesOnly && c.change === null)) continue;
+      if (total >= args.offset && selected.length < limit) selected.push({ name, ...c });
+      total++;
+    }
+    const entries: TreeEntry[] = [];
+    for (const { name, shown, change } of selected) {
+      const full = path.join(shown.dir, name);
+      const st = await lstat(full);
       entries.push({
         name,
         path: '/' + (rel ? `${rel}/${name}` : name),
@@ -161,12 +178,11 @@ export class LayerBrowser {
         mode: st.mode & 0o7777,
         uid: st.uid,
         gid: st.gid,
-        ...(st.isSymbolicLink() ? { linkTarget: await readlink(path.join(shown.dir, name)) } : {}),
+        ...(st.isSymbolicLink() ? { linkTarget: await readlink(full) } : {}),
         change,
       });
     }
-    const limit = Math.min(Math.max(args.limit, 1), 5000);
-    return { layer: args.layer, path: '/' + rel, total: entries.length, offset: args.offset, entries: entries.slice(args.offset, args.offset + limit) };
+    return { layer: args.layer, path: '/' + rel, total, offset: args.offset, entries };
   }
 }
 

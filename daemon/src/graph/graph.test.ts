@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { pack as tarPack, type Headers } from 'tar-stream';
 import { Graph } from './graph';
 import { loadImages } from './load';
+import { LayerBrowser } from './browse';
 
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -129,5 +130,20 @@ describe.each(['overlay2', 'vfs'])('graph on %s', (driverName) => {
     expect(graph.resolve(record.id.slice(7, 19)).record).toBe(record);
     expect(() => graph.resolve('app')).toThrow(/No such image: app:latest/);
     expect(() => graph.resolve('App:1')).toThrow(/must be lowercase/);
+  });
+
+  it('pages a directory of 20 000 files and lists what a layer changed in it', async () => {
+    const many = await tarOf([{ name: 'd/', type: 'directory', mode: 0o755 }, ...Array.from({ length: 20_000 }, (_, i) => ({ name: `d/f${String(i).padStart(5, '0')}`, body: 'x' }))]);
+    const change = await tarOf([{ name: 'd/.wh.f00003' }, { name: 'd/f00005', body: 'changed' }, { name: 'd/zz-new', body: 'new' }]);
+    await loadImages(graph, Readable.from([await archive([{ tag: 'many:1', layers: [many, change] }])]), undefined, signal);
+    const browser = new LayerBrowser(graph);
+    const page = await browser.tree({ name: 'many:1', layer: 1, path: '/d', offset: 2, limit: 4, changesOnly: false });
+    expect(page.total).toBe(20_001);
+    expect(page.entries.map((e) => `${e.name}:${e.change}`)).toEqual(['f00002:null', 'f00003:removed', 'f00004:null', 'f00005:modified']);
+    expect(page.entries[3]!.size).toBe('changed'.length);
+    const changed = await browser.tree({ name: 'many:1', layer: 1, path: '/d', offset: 0, limit: 100, changesOnly: true });
+    expect(changed.entries.map((e) => `${e.name}:${e.change}`)).toEqual(['f00003:removed', 'f00005:modified', 'zz-new:added']);
+    await expect(browser.tree({ name: 'many:1', layer: 2, path: '/', offset: 0, limit: 1, changesOnly: false })).rejects.toThrow(/layer 2 does not exist/);
+    await expect(browser.tree({ name: 'many:1', layer: 1, path: '/d/f00001', offset: 0, limit: 1, changesOnly: false })).rejects.toMatchObject({ status: 404 });
   });
 });

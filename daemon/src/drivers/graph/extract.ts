@@ -51,6 +51,38 @@ function safeName(raw: string, what = 'entry'): string {
 
 type Kind = 'dir' | 'other';
 
+/** Files up to this size are buffered and written in the background. */
+const SMALL_FILE = 1024 * 1024;
+/** Background writes in flight at once (libuv's pool runs 4; the rest queue there cheaply). */
+const WRITERS = 32;
+/** Modes the kernel would strip at creation: files that need them get an explicit chmod. */
+const UMASK = process.umask();
+
+/**
+ * Creates a regular file that must not exist yet (O_EXCL|O_NOFOLLOW: nothing planted there is
+ * followed), writes it, and sets owner, mode and times with as few syscalls as the values allow.
+ */
+async function writeFile(full: string, body: Iterable<Buffer> | AsyncIterable<Buffer>, meta: { uid: number; gid: number; mode: number; mtime: Date }): Promise<void> {
+  const fh = await open(full, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, meta.mode & 0o777);
+  try {
+    let pos = 0;
+    for await (const chunk of body) {
+      let off = 0;
+      while (off < chunk.length) {
+        const { bytesWritten } = await fh.write(chunk, off, chunk.length - off, pos);
+        off += bytesWritten;
+        pos += bytesWritten;
+      }
+    }
+    if (meta.uid !== process.getuid?.() || meta.gid !== process.getgid?.()) await fh.chown(meta.uid, meta.gid);
+    // chown clears setuid/setgid, so the mode comes after it.
+    if ((meta.mode & 0o7000) !== 0 || (meta.mode & UMASK) !== 0 || meta.uid !== process.getuid?.()) await fh.chmod(meta.mode);
+    await fh.utimes(meta.mtime, meta.mtime);
+  } finally {
+    await fh.close();
+  }
+}
+
 class LayerWriter {
   size = 0;
   private readonly kinds = new Map<string, Kind>();
@@ -59,10 +91,18 @@ class LayerWriter {
   private readonly dirTimes: { rel: string; mtime: Date }[] = [];
   private readonly specials = new Map<string, SpecialFile & { uid: number; gid: number; mtime: Date }>();
   private readonly xattrs: Xattr[] = [];
+  /** Directories this layer created empty: a name under one that we did not make does not exist. */
+  private readonly fresh = new Set<string>();
+  /** Small files being written in the background, by path; at most WRITERS at once. */
+  private readonly pending = new Map<string, Promise<void>>();
+  private failure: unknown;
   private freeCheckedAt = 0;
   private free = Number.POSITIVE_INFINITY;
 
-  constructor(private readonly root: string, private readonly mode: WhiteoutMode) {}
+  constructor(private readonly root: string, private readonly mode: WhiteoutMode) {
+    // overlay unpacks into an empty directory; vfs over a copy of the parent.
+    if (mode === 'overlay') this.fresh.add('');
+  }
 
   private abs(rel: string): string {
     return rel === '' ? this.root : path.join(this.root, rel);
@@ -72,6 +112,8 @@ class LayerWriter {
     const known = this.kinds.get(rel);
     if (known) return known;
     if (this.specials.has(rel)) return 'other';
+    const slash = rel.lastIndexOf('/');
+    if (this.fresh.has(slash < 0 ? '' : rel.slice(0, slash))) return undefined;
     try {
       const st = await lstat(this.abs(rel));
       const kind: Kind = st.isDirectory() ? 'dir' : 'other';
@@ -94,15 +136,18 @@ class LayerWriter {
       if (kind === 'other') throw refuse(`entry ${JSON.stringify(original)} would be written through ${JSON.stringify(cur)}, which is not a directory (a symlink or file planted to escape the layer?)`);
       await mkdir(this.abs(cur), { mode: 0o755 });
       this.kinds.set(cur, 'dir');
+      this.fresh.add(cur);
     }
   }
 
   /** Removes whatever is at `rel` unless it is a directory and `keepDir` is set. */
   private async clear(rel: string, keepDir: boolean): Promise<boolean> {
+    await this.settle(rel);
     this.specials.delete(rel);
     const kind = await this.kindOf(rel);
     if (kind === undefined) return false;
     if (kind === 'dir' && keepDir) return true;
+    if (kind === 'dir') await this.settle(); // nothing may still be writing inside it
     await rm(this.abs(rel), { recursive: true, force: true });
     this.kinds.delete(rel);
     if (kind === 'dir') {
@@ -139,7 +184,10 @@ class LayerWriter {
     switch (header.type) {
       case 'directory': {
         const existed = await this.clear(rel, true);
-        if (!existed) await mkdir(full, { mode: 0o700 });
+        if (!existed) {
+          await mkdir(full, { mode: 0o700 });
+          this.fresh.add(rel);
+        }
         this.kinds.set(rel, 'dir');
         await lchown(full, uid, gid);
         await chmod(full, mode);
@@ -151,26 +199,17 @@ class LayerWriter {
         await this.clear(rel, false);
         const size = header.size ?? 0;
         await this.checkSpace(size);
-        // O_EXCL|O_NOFOLLOW: the path was just cleared; anything there now is not ours to follow.
-        const fh = await open(full, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
-        try {
-          let pos = 0;
-          for await (const chunk of body) {
-            let off = 0;
-            while (off < chunk.length) {
-              const { bytesWritten } = await fh.write(chunk, off, chunk.length - off, pos);
-              off += bytesWritten;
-              pos += bytesWritten;
-            }
-          }
-          await fh.chown(uid, gid);
-          await fh.chmod(mode);
-          await fh.utimes(mtime, mtime);
-        } finally {
-          await fh.close();
-        }
         this.kinds.set(rel, 'other');
         this.size += size;
+        if (size <= SMALL_FILE) {
+          // Small files are read whole and written in the background, many at once: unpacking
+          // is bound by syscall latency, not bandwidth.
+          const chunks: Buffer[] = [];
+          for await (const chunk of body) chunks.push(chunk);
+          await this.background(rel, () => writeFile(full, chunks, { uid, gid, mode, mtime }));
+        } else {
+          await writeFile(full, body, { uid, gid, mode, mtime });
+        }
         break;
       }
       case 'symlink': {
@@ -186,6 +225,7 @@ class LayerWriter {
         const target = safeName(header.linkname ?? '', 'hardlink target');
         if (target === '') throw refuse(`hardlink ${JSON.stringify(header.name)} has no target`);
         await this.ensureParents(target, header.linkname ?? '');
+        await this.settle(target);
         const targetKind = await this.kindOf(target);
         if (targetKind === 'dir') throw refuse(`hardlink ${JSON.stringify(header.name)} points at a directory`);
         const pending = this.specials.get(target);
@@ -257,8 +297,36 @@ class LayerWriter {
     }
   }
 
+  private async background(rel: string, work: () => Promise<void>): Promise<void> {
+    if (this.failure) throw this.failure;
+    while (this.pending.size >= WRITERS) await Promise.race(this.pending.values());
+    const p = work().then(
+      () => {
+        this.pending.delete(rel);
+      },
+      (err: unknown) => {
+        this.pending.delete(rel);
+        this.failure ??= err;
+      },
+    );
+    this.pending.set(rel, p);
+  }
+
+  /** Waits for a background write of `rel` (before replacing or linking it) and reports failures. */
+  private async settle(rel?: string): Promise<void> {
+    if (rel === undefined) await Promise.all(this.pending.values());
+    else await this.pending.get(rel);
+    if (this.failure) throw this.failure;
+  }
+
+  /** Waits for background writes; on failure too, so nothing writes after the caller cleans up. */
+  async drain(): Promise<void> {
+    await Promise.allSettled(this.pending.values());
+  }
+
   /** Makes the batched files and attributes, then sets directory times last (children change them). */
   async finish(): Promise<void> {
+    await this.settle();
     const specials = [...this.specials.values()];
     await makeSpecialFiles(this.root, specials);
     for (const s of specials) {
@@ -330,6 +398,7 @@ export async function extractLayer(tar: Readable, root: string, mode: WhiteoutMo
     tar.destroy();
     parser.destroy();
     await Promise.allSettled([feed, consume]);
+    await writer.drain();
     if (err instanceof EngineError) throw err;
     if (signal?.aborted) throw err;
     const e = err as NodeJS.ErrnoException;
