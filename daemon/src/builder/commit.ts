@@ -2,6 +2,8 @@
 // layer blob (uncompressed; its digest is the diff id), registered on the parent's chain, and a
 // config with the parent's history plus one entry. Shared by the builder's steps and POST /commit.
 // A container that changed nothing adds no layer, only an `empty_layer` history entry, as dockerd.
+import { Readable } from 'node:stream';
+import { extract as tarExtract, pack as tarPack } from 'tar-stream';
 import type { Graph } from '../graph/graph';
 import type { ContainerConfig, Digest, HistoryEntry, ImageConfig } from '../graph/interfaces';
 import { sha256 } from '../graph/content-store';
@@ -27,8 +29,8 @@ export async function commitImage(graph: Graph, spec: NewImage, signal?: AbortSi
     const layers = [...(parentRecord?.layers ?? [])];
     let chainId = parentRecord?.chainId;
     let emptyLayer = true;
-    if (spec.containerId && (await graph.driver.changes(spec.containerId)).length > 0) {
-      const blob = await graph.content.ingestStream(graph.driver.diff(spec.containerId) as AsyncIterable<Buffer>);
+    if (spec.containerId && (await graph.driver.changes(spec.containerId)).some((c) => !IGNORED.has(c.Path))) {
+      const blob = await graph.content.ingestStream(withoutMountpoints(graph.driver.diff(spec.containerId)) as AsyncIterable<Buffer>);
       const layer = await graph.layers.register(graph.content.reader(blob.digest), chainId, blob.digest, signal);
       layers.push(blob.digest);
       chainId = layer.chainId;
@@ -62,4 +64,31 @@ export async function commitImage(graph: Graph, spec: NewImage, signal?: AbortSi
     await graph.addImage({ id: stored.digest, layers, ...(chainId ? { chainId } : {}) }, []);
     return { id: stored.digest as Digest, config };
   });
+}
+
+/**
+ * The files the runtime bind-mounts over (/etc/hosts, /etc/hostname, /etc/resolv.conf) appear in
+ * the writable layer as empty mountpoints; dockerd keeps them in a separate init layer, so they
+ * never reach a committed image. Neither do they here. /etc itself only changed because of them.
+ */
+const MOUNTPOINTS = new Set(['etc/hostname', 'etc/hosts', 'etc/resolv.conf']);
+const IGNORED = new Set(['/etc', ...[...MOUNTPOINTS].map((p) => `/${p}`)]);
+
+function withoutMountpoints(tar: Readable): Readable {
+  const extract = tarExtract();
+  const pack = tarPack();
+  extract.on('entry', (header, stream, next) => {
+    const name = header.name.replace(/^\.?\/+/, '').replace(/\/$/, '');
+    if (MOUNTPOINTS.has(name) && header.type === 'file' && (header.size ?? 0) === 0) {
+      stream.on('end', next);
+      stream.resume();
+      return;
+    }
+    stream.pipe(pack.entry(header, (err) => (err ? extract.destroy(err) : next())) as unknown as NodeJS.WritableStream);
+  });
+  extract.on('finish', () => pack.finalize());
+  extract.on('error', (err) => pack.destroy(err));
+  tar.on('error', (err) => extract.destroy(err));
+  tar.pipe(extract);
+  return Readable.from(pack as AsyncIterable<Buffer>);
 }
