@@ -12,7 +12,7 @@ import path from 'node:path';
 import { ensureFixtures, startRegistry, type FixturePaths, type Registry } from './fixtures/fixtures';
 import { startBerthd, type Berthd } from './berthd';
 import { startReferenceDockerd } from './reference';
-import { startRegistryProxy, type RegistryProxy } from './registry-proxy';
+import { startRegistryProxy } from './registry-proxy';
 
 interface Run {
   code: number;

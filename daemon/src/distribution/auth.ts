@@ -88,10 +88,13 @@ export function registryErrorMessage(body: Buffer, status: number): string {
   return status === 401 ? 'unauthorized: authentication required' : text.length > 0 && text.length < 200 ? text : `received unexpected HTTP status: ${status}`;
 }
 
-/** Maps a registry status to the engine's: 401 and 403 stay, 404 stays, the rest is a 500. */
+/**
+ * Maps a registry status to the engine's: a 404 stays, the rest is a 500 worded by the registry.
+ * A registry's 401 is not the client's 401 (which would make the docker CLI ask for a login to
+ * berthd): dockerd answers pulls and pushes refused by the registry with a 500 too.
+ */
 export function registryError(status: number, message: string): EngineError {
-  if (status === 401 || status === 403) return unauthorized(message);
-  return new EngineError(status === 404 ? 404 : status === 400 ? 400 : 500, message);
+  return new EngineError(status === 404 ? 404 : 500, message);
 }
 
 interface CachedToken {
@@ -202,7 +205,8 @@ export class Authorizer {
     const status = res.statusCode ?? 0;
     if (status !== 200) {
       const why = registryErrorMessage(body, status);
-      throw registryError(status, status === 401 ? (why.startsWith('unauthorized') ? why : `unauthorized: ${why}`) : `getting a token from ${realm}: ${why}`);
+      if (status === 401) throw unauthorized(why.startsWith('unauthorized') ? why : `unauthorized: ${why}`);
+      throw registryError(status, `getting a token from ${realm}: ${why}`);
     }
     let doc: { token?: string; access_token?: string; expires_in?: number; refresh_token?: string };
     try {

@@ -17,7 +17,7 @@ import { translatePullError } from './puller';
 import type { AuthConfig } from './auth';
 import { parseReference, referenceWithTag } from '../graph/reference';
 import type { Reference } from '../graph/interfaces';
-import { invalidParameter } from '../errors';
+import { EngineError, invalidParameter } from '../errors';
 
 declare module '../engine/engine' {
   interface JobTable {
@@ -97,7 +97,10 @@ export class Distribution {
         { repository: base, tag, credentials: job.args.auth, signal: job.signal },
         new ProgressOutput(job.args.sink),
         (t) => referenceWithTag(base.name, t),
-      );
+      ).catch((err: unknown) => {
+        // As for pulls: the registry's refusal is a 500 from berthd, not a 401.
+        throw err instanceof EngineError && err.status === 401 ? new EngineError(500, err.message) : err;
+      });
       for (const p of pushed) this.engine.events.publish('image', 'push', p.ref.familiar, { name: p.ref.familiarName });
       return pushed;
     });

@@ -24,7 +24,7 @@ export async function login(hosts: RegistryHosts, credentials: AuthConfig, signa
   const registry = loginRegistry(credentials.serveraddress);
   const session = await RegistrySession.open({ hosts, registry, path: '', credentials, purpose: 'login', signal });
   const url = `${session.endpoint.origin}/v2/`;
-  if (!session.auth.scheme) return { Status: 'Login Succeeded' };
+  if (!session.auth.scheme) return { IdentityToken: '', Status: 'Login Succeeded' };
   let authorization: string | undefined;
   try {
     authorization = await session.auth.header([], signal, { offline: true });
@@ -35,8 +35,7 @@ export async function login(hosts: RegistryHosts, credentials: AuthConfig, signa
   const res = await send(session.endpoint, url, { method: 'GET', headers: authorization ? { Authorization: authorization } : {}, signal });
   const body = await readBody(res, 1024 * 1024);
   if (res.statusCode === 200) {
-    const identityToken = session.auth.identityToken();
-    return identityToken ? { Status: 'Login Succeeded', IdentityToken: identityToken } : { Status: 'Login Succeeded' };
+    return { IdentityToken: session.auth.identityToken() ?? '', Status: 'Login Succeeded' };
   }
   if (res.statusCode === 401) {
     if (session.auth.scheme === 'basic') throw unauthorized(`login attempt to ${url} failed with status: 401 Unauthorized`);

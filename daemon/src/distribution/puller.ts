@@ -331,6 +331,8 @@ function parseConfig(bytes: Buffer, digest: Digest): ImageConfig {
 export function translatePullError(err: unknown, ref: Reference): unknown {
   if (!(err instanceof EngineError)) return err;
   const m = err.message;
+  // Refused by the registry is not refused by berthd: a 401 would make the CLI ask to log in to us.
+  if (err.status === 401) return new EngineError(500, m);
   if (m.startsWith('manifest unknown')) return notFound(`manifest for ${ref.familiar} not found: ${m}`);
   if (m.startsWith('name unknown')) return notFound(`repository ${ref.familiarName} not found: ${m}`);
   if (m.startsWith('denied')) return notFound(`pull access denied for ${ref.familiarName}, repository does not exist or may require 'docker login': ${m}`);

@@ -106,8 +106,13 @@ export class RegistrySession {
 
   /** GETs a manifest by tag or digest; by digest, the bytes must hash to it. */
   async manifest(reference: string, signal?: AbortSignal): Promise<FetchedManifest> {
-    const res = await this.request('GET', this.url(`manifests/${reference}`), { headers: { Accept: ACCEPTED_MANIFESTS.join(', ') }, signal });
+    const url = this.url(`manifests/${reference}`);
+    const res = await this.request('GET', url, { headers: { Accept: ACCEPTED_MANIFESTS.join(', ') }, signal });
     const body = await readBody(res);
+    if (res.statusCode === 401 && this.auth.scheme === 'basic' && !this.auth.hasCredentials) {
+      // dockerd asks with HEAD first, and words it so.
+      throw systemError(`Head "${url}": no basic auth credentials`);
+    }
     if (res.statusCode !== 200) throw registryError(res.statusCode ?? 500, registryErrorMessage(body, res.statusCode ?? 500));
     const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
     if (reference.startsWith('sha256:') && reference !== digest) {
