@@ -166,7 +166,9 @@ static void report(int fd, const char *fmt, ...)
 	va_end(ap);
 	if (n > (int)sizeof msg - 1) n = (int)sizeof msg - 1;
 	if (n > 0) (void)write_all(fd, msg, (size_t)n);
-	close(fd);
+	/* After an error the pipe is left to close as the shim exits: the first process returns
+	 * only then, so whoever started us sees no shim left behind. */
+	if (strncmp(msg, "ok ", 3) == 0) close(fd);
 }
 
 /* Whether shim.pid names a shim that still runs: a second one must not take over its files. */

@@ -1,7 +1,8 @@
 // The log reader against log files in the shim's format: framing, partial lines, filters,
 // timestamps, tail across rotated files, and follow across a rotation.
+import { spawn } from 'node:child_process';
 import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -106,5 +107,33 @@ describe('readLogs', () => {
     stop();
     await done;
     expect(seen.join('')).toBe('before\nappended\nlast of old\nfirst of new\nfinal\n');
+  });
+
+  it('follows a log that another process rotates as fast as it can, losing and repeating nothing', async () => {
+    // The writer rotates as the shim does: close, rename log.(n-2) → log.(n-1) … log → log.1, new log.
+    const writer = `
+      const fs = require('node:fs');
+      const [log, count, maxSize, maxFile] = process.argv.slice(1).map((v, i) => (i ? Number(v) : v));
+      let fd = fs.openSync(log, 'a'), size = 0;
+      for (let i = 1; i <= count; i++) {
+        const rec = '2026-01-01T00:00:00.000000000Z stdout F ' + i + '\\n';
+        if (size + rec.length > maxSize && size > 0) {
+          fs.closeSync(fd);
+          for (let k = maxFile - 1; k >= 1; k--) try { fs.renameSync(k === 1 ? log : log + '.' + (k - 1), log + '.' + k); } catch {}
+          fd = fs.openSync(log, 'w');
+          size = 0;
+        }
+        fs.writeSync(fd, rec);
+        size += rec.length;
+      }`;
+    for (let round = 0; round < 2; round++) {
+      writeFileSync(log, '');
+      const child = spawn(process.execPath, ['-e', writer, log, '8000', '2000', '250']);
+      const exited = new Promise((r) => child.once('exit', r));
+      const text = (await read(readLogs(log, { ...base, format: 'raw', follow: true, stop: exited }))).toString();
+      expect(text.trim().split('\n').map(Number)).toEqual(Array.from({ length: 8000 }, (_, i) => i + 1));
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(dir);
+    }
   });
 });

@@ -315,6 +315,7 @@ async function openChain(logPath: string, after?: number): Promise<{ path: strin
     const chain: { path: string; fh: FileHandle; ino: number }[] = [];
     let found = after === undefined;
     let gap = false;
+    let anchor: string | undefined; // where `after` was found: it must still be there
     for (let k = 1; ; k++) {
       const name = `${logPath}.${k}`;
       const fh = await openIfExists(name);
@@ -327,6 +328,7 @@ async function openChain(logPath: string, after?: number): Promise<{ path: strin
       if (ino === after) {
         await fh.close();
         found = true;
+        anchor = name;
         break;
       }
       chain.unshift({ path: name, fh, ino });
@@ -334,6 +336,7 @@ async function openChain(logPath: string, after?: number): Promise<{ path: strin
     const fh = await openIfExists(logPath);
     if (fh) chain.push({ path: logPath, fh, ino: (await fh.stat()).ino });
     let steady = found && !gap && new Set(chain.map((l) => l.ino)).size === chain.length;
+    if (steady && anchor) steady = (await stat(anchor).catch(() => undefined))?.ino === after;
     for (const link of chain) {
       if (!steady) break;
       const st = await stat(link.path).catch(() => undefined);
