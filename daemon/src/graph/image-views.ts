@@ -55,7 +55,7 @@ export class ImageViews {
     const g = this.graph;
     const dangling = filters.get('dangling');
     if (dangling && dangling.some((v) => !['true', 'false', '1', '0'].includes(v))) {
-      throw invalidParameter(`invalid filter 'dangling=${dangling[0]}'`);
+      throw invalidParameter(`invalid filter 'dangling=[${dangling.join(' ')}]'`);
     }
     const wantDangling = dangling && dangling.length > 0 ? ['true', '1'].includes(dangling[0]!) : undefined;
     const timeOf = async (name: string) => createdMs(await g.images.config(g.resolve(name).record.id));
@@ -87,7 +87,7 @@ export class ImageViews {
     return out.sort((a, b) => createdMs(b.config) - createdMs(a.config));
   }
 
-  async list(filters: ImageFilters, options: { sharedSize: boolean; legacy: boolean }): Promise<Record<string, unknown>[]> {
+  async list(filters: ImageFilters, options: { sharedSize: boolean; legacy: boolean; countContainers?: boolean }): Promise<Record<string, unknown>[]> {
     const g = this.graph;
     const items = await this.selected(filters);
     // How many images use each layer, for SharedSize.
@@ -101,7 +101,8 @@ export class ImageViews {
       const digests = g.repoDigests(record);
       const shared = options.sharedSize && record.chainId ? g.layers.chain(record.chainId).filter((l) => (uses.get(l.chainId) ?? 0) > 1).reduce((n, l) => n + l.size, 0) : -1;
       const summary: Record<string, unknown> = {
-        Containers: g.users.containersUsing(record.id).length,
+        // dockerd counts containers only for system df; the list says -1 ("not computed").
+        Containers: options.countContainers ? g.users.containersUsing(record.id).length : -1,
         Created: Math.floor(createdMs(config) / 1000),
         Id: record.id,
         Labels: config.config?.Labels ?? {},

@@ -32,7 +32,7 @@ declare module '../engine/engine' {
 /** The image part of GET /system/df. */
 export async function imageDiskUsage(graph: Graph): Promise<{ LayersSize: number; Images: Record<string, unknown>[] }> {
   const views = new ImageViews(graph);
-  const images = await views.list(new Map(), { sharedSize: true, legacy: false });
+  const images = await views.list(new Map(), { sharedSize: true, legacy: false, countContainers: true });
   const layersSize = graph.layers.list().reduce((n, l) => n + l.size, 0);
   return { LayersSize: layersSize, Images: images };
 }

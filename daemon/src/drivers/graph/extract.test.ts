@@ -50,7 +50,8 @@ describe('extractLayer', () => {
     ]);
     const r = await extractLayer(Readable.from([tar]), root, 'overlay');
     expect(r.diffId).toBe(`sha256:${createHash('sha256').update(tar).digest('hex')}`);
-    expect(r.size).toBe('root:x:0:0\n'.length + 'implied parents'.length);
+    // Regular files plus the symlink's target; the hardlink is not counted twice.
+    expect(r.size).toBe('root:x:0:0\n'.length + 'implied parents'.length + '/etc/passwd'.length);
     const passwd = lstatSync(path.join(root, 'etc/passwd'));
     expect(passwd.mode & 0o7777).toBe(0o4755);
     expect([passwd.uid, passwd.gid]).toEqual([1000, 1000]);

@@ -15,7 +15,7 @@ import { makeSpecialFiles, setXattrs, type SpecialFile, type Xattr } from './spe
 export type WhiteoutMode = 'overlay' | 'delete';
 
 export interface ExtractResult {
-  /** Bytes of regular files written. */
+  /** Bytes of regular files and symlinks written, hardlinks counted once (dockerd's layer size). */
   size: number;
   /** sha256 of the whole (uncompressed) tar stream. */
   diffId: string;
@@ -216,6 +216,8 @@ class LayerWriter {
         await this.clear(rel, false);
         // The target is data: it is never followed while unpacking, so it may point anywhere.
         await symlink(header.linkname ?? '', full);
+        // dockerd counts a symlink's own size (its target's length) in a layer's size.
+        this.size += Buffer.byteLength(header.linkname ?? '');
         await lchown(full, uid, gid);
         await lutimes(full, mtime, mtime);
         this.kinds.set(rel, 'other');
