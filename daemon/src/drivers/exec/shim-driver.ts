@@ -48,8 +48,8 @@ export interface ShimDriverOptions {
    * under it must fit in 107 bytes. */
   stateRoot: string;
   runtimes: OciRuntime[];
-  /** The default-runtime setting. */
-  defaultRuntime: string;
+  /** The default-runtime setting (a function to follow config reloads). */
+  defaultRuntime: string | (() => string);
   /** Each runtime's --root; default STATE_ROOT/runtime/<name>. */
   runtimeRoot?: (name: string) => string;
   shimPath?: string;
@@ -317,7 +317,8 @@ export class ShimDriver implements ExecDriver {
 
   async create(id: string, options: CreateOptions): Promise<ContainerTask> {
     if (!path.isAbsolute(options.bundle)) throw invalidParameter(`bundle path ${options.bundle} must be absolute`);
-    const { runtime } = chooseRuntime(this.opts.runtimes, options.runtime ?? this.opts.defaultRuntime, options.runtime === undefined);
+    const configured = typeof this.opts.defaultRuntime === 'function' ? this.opts.defaultRuntime() : this.opts.defaultRuntime;
+    const { runtime } = chooseRuntime(this.opts.runtimes, options.runtime ?? configured, options.runtime === undefined);
     const stateDir = this.containerDir(id);
     const record: TaskRecord = {
       kind: 'container', id, containerId: id, runtime: runtime.name, runtimeRoot: this.runtimeRoot(runtime.name),
