@@ -3,5 +3,6 @@ import type { Figure } from '../harness';
 import { systemFigures } from './system';
 import { vmFigures } from './vm';
 import { imageFigures } from './images';
+import { distributionFigures } from './distribution';
 
-export const figures: Figure[] = [...systemFigures, ...imageFigures, ...vmFigures];
+export const figures: Figure[] = [...systemFigures, ...imageFigures, ...distributionFigures, ...vmFigures];
