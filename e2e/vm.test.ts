@@ -79,6 +79,13 @@ describe('the VM under qemu', () => {
       // the guest's kernel, not this host's: the answer came from inside the VM
       expect(stdout.trim()).toBe(`Berth Engine|${manifest.kernel}|linux`);
       expect((await manager.status()).healthy).toBe(true);
+
+      // `berth vm` sees the VM this process owns: start reports it, stop leaves it to its owner
+      const cliArgs = ['--state-dir', stateDir, '--image', imageDir];
+      expect((await run(process.execPath, [cli, 'vm', 'start', ...cliArgs])).stdout.trim()).toBe(status.dockerHost);
+      const refused = await run(process.execPath, [cli, 'vm', 'stop', ...cliArgs]).then(() => undefined, (e: { code: number; stderr: string }) => e);
+      expect(refused?.code).toBe(1);
+      expect(refused?.stderr).toMatch(/the Berth app runs this VM/);
       expect(hasExt4Superblock(paths.dataDisk)).toBe(true); // formatted on first boot
 
       // published ports ride on QMP hostfwd rules: forward a spare host port to the guest's API listener

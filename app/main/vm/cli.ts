@@ -2,12 +2,13 @@
 // supervisor (this same program, `vm _supervise`) that owns the VM and the host socket, and prints
 // the DOCKER_HOST to use once berthd answers; `stop` signals the supervisor, which powers the VM off.
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBackend } from './backends.js';
 import { DEFAULT_RESOURCES, imageFromDir, vmPaths, type VmConfig } from './config.js';
+import { processAlive, readState } from './state-file.js';
 import { ping } from './health.js';
 import { VmManager, type VmStatus } from './manager.js';
 
@@ -18,13 +19,6 @@ export interface CliIo {
 }
 
 const defaultIo: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`), env: process.env };
-
-/** What the supervisor publishes in stateDir/state.json for `status` and `stop`. */
-interface SupervisorState extends VmStatus {
-  supervisorPid: number;
-  resources: VmConfig['resources'];
-  shares: string[];
-}
 
 const USAGE = `Usage: berth vm COMMAND [OPTIONS]
 
@@ -131,27 +125,15 @@ export function vmConfig(o: Options): VmConfig {
   };
 }
 
-function readState(stateDir: string): SupervisorState | undefined {
+const stateOf = (stateDir: string) => readState(vmPaths(stateDir).stateFile);
+const alive = processAlive;
+
+/** The process is a VM of this state directory (its command line names our data disk). */
+function isOurVm(pid: number, stateDir: string): boolean {
   try {
-    return JSON.parse(readFileSync(vmPaths(stateDir).stateFile, 'utf8')) as SupervisorState;
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(vmPaths(stateDir).dataDisk);
   } catch {
-    return undefined;
-  }
-}
-
-function writeState(stateDir: string, s: SupervisorState): void {
-  const file = vmPaths(stateDir).stateFile;
-  writeFileSync(`${file}.tmp`, JSON.stringify(s, null, 2));
-  renameSync(`${file}.tmp`, file);
-}
-
-function alive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return false; // no /proc (macOS, Windows): leave it alone
   }
 }
 
@@ -165,10 +147,7 @@ function reportFailure(io: CliIo, s: Pick<VmStatus, 'error' | 'consoleTail' | 'c
 
 async function supervise(o: Options, io: CliIo, detached: boolean): Promise<number> {
   const config = vmConfig(o);
-  const manager = new VmManager(config, createBackend(process.platform, io.env));
-  const publish = (s: VmStatus) => writeState(o.stateDir, { ...s, supervisorPid: process.pid, resources: config.resources, shares: config.shares });
-  mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
-  manager.onChange(publish);
+  const manager = new VmManager(config, createBackend(process.platform, io.env), 'cli');
   let stopping: Promise<number> | undefined;
   const stop = () => {
     stopping ??= manager.stop().then((r) => {
@@ -195,14 +174,21 @@ async function supervise(o: Options, io: CliIo, detached: boolean): Promise<numb
 }
 
 async function start(o: Options, io: CliIo): Promise<number> {
-  const prev = readState(o.stateDir);
-  if (prev && alive(prev.supervisorPid) && prev.state !== 'failed' && prev.state !== 'stopped') {
+  const prev = stateOf(o.stateDir);
+  if (prev && alive(prev.ownerPid) && prev.state !== 'failed' && prev.state !== 'stopped') {
     if (prev.state === 'running') {
       io.out(prev.dockerHost!);
       return 0;
     }
     io.err(`berth: the VM is ${prev.state}; try again in a moment`);
     return 1;
+  }
+  if (prev?.pid && alive(prev.pid) && isOurVm(prev.pid, o.stateDir)) {
+    // a supervisor killed without stopping its VM: that VM still holds the data disk
+    io.err(`berth: stopping a VM left running by a previous supervisor (pid ${prev.pid})`);
+    process.kill(prev.pid, 'SIGTERM');
+    for (let i = 0; i < 50 && alive(prev.pid); i++) await sleep(100);
+    if (alive(prev.pid)) process.kill(prev.pid, 'SIGKILL');
   }
   if (o.foreground) return supervise(o, io, false);
 
@@ -216,12 +202,12 @@ async function start(o: Options, io: CliIo): Promise<number> {
   const pid = child.pid!;
   for (;;) {
     await sleep(100);
-    const s = readState(o.stateDir);
-    if (s?.supervisorPid === pid && s.state === 'running') {
+    const s = stateOf(o.stateDir);
+    if (s?.ownerPid === pid && s.state === 'running') {
       io.out(s.dockerHost!);
       return 0;
     }
-    if (s?.supervisorPid === pid && s.state === 'failed') {
+    if (s?.ownerPid === pid && s.state === 'failed') {
       reportFailure(io, s);
       return 1;
     }
@@ -233,14 +219,18 @@ async function start(o: Options, io: CliIo): Promise<number> {
 }
 
 async function stop(o: Options, io: CliIo): Promise<number> {
-  const s = readState(o.stateDir);
-  if (!s || !alive(s.supervisorPid)) {
+  const s = stateOf(o.stateDir);
+  if (!s || !alive(s.ownerPid)) {
     io.out('the VM is not running');
     return 0;
   }
-  process.kill(s.supervisorPid, 'SIGTERM');
-  while (alive(s.supervisorPid)) await sleep(100);
-  const after = readState(o.stateDir);
+  if (s.owner === 'app') {
+    io.err('berth: the Berth app runs this VM: stop it from the app (or quit the app)');
+    return 1;
+  }
+  process.kill(s.ownerPid, 'SIGTERM');
+  while (alive(s.ownerPid)) await sleep(100);
+  const after = stateOf(o.stateDir);
   io.out(after?.state === 'stopped' ? 'VM stopped' : `VM ${after?.state ?? 'gone'}`);
   return 0;
 }
@@ -267,11 +257,11 @@ async function context(o: Options, io: CliIo): Promise<number> {
 }
 
 async function status(o: Options, io: CliIo): Promise<number> {
-  const s = readState(o.stateDir);
-  const running = Boolean(s && alive(s.supervisorPid) && s.state === 'running');
+  const s = stateOf(o.stateDir);
+  const running = Boolean(s && alive(s.ownerPid) && s.state === 'running');
   const healthy = running ? await ping(vmPaths(o.stateDir).apiSocket) : false;
   if (o.json) {
-    io.out(JSON.stringify({ ...(s ?? { state: 'stopped' }), state: s && alive(s.supervisorPid) ? s.state : s?.state === 'failed' ? 'failed' : 'stopped', healthy }));
+    io.out(JSON.stringify({ ...(s ?? { state: 'stopped' }), state: s && alive(s.ownerPid) ? s.state : s?.state === 'failed' ? 'failed' : 'stopped', healthy }));
     return running ? 0 : 1;
   }
   if (!running) {
@@ -301,8 +291,8 @@ export async function vmCommand(args: string[], io: CliIo = defaultIo): Promise<
     case 'status': return status(o, io);
     case 'context': return context(o, io);
     case 'reset': {
-      const s = readState(o.stateDir);
-      if (s && alive(s.supervisorPid)) { io.err('berth: stop the VM before resetting it'); return 1; }
+      const s = stateOf(o.stateDir);
+      if (s && alive(s.ownerPid)) { io.err('berth: stop the VM before resetting it'); return 1; }
       if (!o.force) { io.err('berth: reset deletes every image, container and volume in the VM; repeat with --force'); return 1; }
       const disk = vmPaths(o.stateDir).dataDisk;
       const had = existsSync(disk);

@@ -12,6 +12,7 @@ const KNOWN: { pattern: RegExp; problem: string; tryThis: string }[] = [
   { pattern: /cannot mount the data disk|data disk needs a check/, problem: 'the data disk could not be mounted cleanly', tryThis: 'restart the VM; if it persists, reset it (this deletes images, containers and volumes)' },
   { pattern: /berthd exited \(status/, problem: 'berthd stopped inside the VM', tryThis: 'read the berthd lines of the console log above; restart the VM' },
   { pattern: /Could not access KVM kernel module|failed to initialize kvm|KVM: entry failed/i, problem: 'the hardware accelerator is not usable', tryThis: 'start with BERTH_VM_ACCEL=tcg (slower, always works)' },
+  { pattern: /Failed to get "write" lock|Is another process using the image/, problem: 'another VM is using this data disk', tryThis: 'stop the other VM ("berth vm stop"), or end the qemu process that holds the disk' },
   { pattern: /Could not set up host forwarding rule/, problem: 'a host port the VM needs is taken by another program', tryThis: 'stop the program using the port, or start the VM again to pick another one' },
   { pattern: /could not open|Could not open '([^']+)'/i, problem: 'qemu could not open one of the VM\'s files', tryThis: 'check that the image directory and the VM\'s state directory exist and are readable' },
   { pattern: /Kernel panic/, problem: 'the guest kernel panicked during boot', tryThis: 'rebuild the image with "npm run build:vm"; report the console log if it persists' },

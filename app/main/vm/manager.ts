@@ -9,6 +9,7 @@ import { diagnose, type Diagnosis } from './diagnosis.js';
 import { wipeDataDisk } from './data-disk.js';
 import { ping, waitForPing } from './health.js';
 import { HostSocketForwarder } from './host-socket.js';
+import { otherLiveOwner, writeState, type VmOwner } from './state-file.js';
 
 export type VmState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
 
@@ -46,7 +47,7 @@ export class VmManager {
   private processOutput = '';
   private listeners = new Set<(s: VmStatus) => void>();
 
-  constructor(readonly config: VmConfig, private readonly backend: VmBackend) {
+  constructor(readonly config: VmConfig, private readonly backend: VmBackend, private readonly owner: VmOwner = 'app') {
     this.paths = vmPaths(config.stateDir);
   }
 
@@ -60,6 +61,7 @@ export class VmManager {
     this.state = state;
     this.error = error;
     const s = this.snapshot();
+    writeState(this.paths.stateFile, { ...s, owner: this.owner, ownerPid: process.pid, resources: this.config.resources, shares: this.config.shares });
     for (const fn of this.listeners) fn(s);
   }
 
@@ -91,6 +93,10 @@ export class VmManager {
     if (this.state === 'running' || this.state === 'starting') return this.snapshot();
     if (this.state === 'stopping') throw new Error('the VM is stopping: wait for it to stop, then start it again');
     mkdirSync(this.config.stateDir, { recursive: true, mode: 0o700 });
+    const other = otherLiveOwner(this.paths.stateFile);
+    if (other) {
+      throw new Error(`the VM in ${this.config.stateDir} is already ${other.state} in another process (${other.owner === 'app' ? 'the Berth app' : '"berth vm"'}, pid ${other.ownerPid}): stop it there first`);
+    }
     this.set('starting');
     const t0 = Date.now();
     try {
