@@ -16,7 +16,7 @@
 
 #include "attach.h"
 
-#define STDIN_HIGH_WATER (1u << 20)
+#define STDIN_HIGH_WATER (64u * 1024)
 #define DRAIN_AFTER_EXIT_MS 2000
 #define FLUSH_AT_END_MS 5000
 
@@ -143,7 +143,7 @@ static bool handle_frame(struct client *c, unsigned type, const char *p, size_t 
 	switch (type) {
 	case FRAME_STDIN:
 		if (!stdin_accepting()) return true; /* no stdin: dropped, as dockerd does */
-		if (buf_pending(&S.stdin_q) + n > STDIN_HIGH_WATER) return false;
+		if (buf_pending(&S.stdin_q) > 0 && buf_pending(&S.stdin_q) + n > STDIN_HIGH_WATER) return false;
 		if (buf_append(&S.stdin_q, p, n) < 0) {
 			warn_msg("out of memory queueing stdin");
 			return true;

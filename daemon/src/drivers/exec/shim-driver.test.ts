@@ -140,6 +140,30 @@ describe('berth-shim with runc', () => {
     expect(await out).toBe('line one\nline two\n');
   });
 
+  it('carries megabytes of stdin through to the container and back, with back-pressure', async () => {
+    const { task } = await container(['cat'], { openStdin: true });
+    const session = await task.attach({ stdin: true, stdout: true, stdinOnce: true });
+    let received = 0;
+    let sum = 0;
+    session.stdout.on('data', (d: Buffer) => {
+      received += d.length;
+      for (const b of d) sum = (sum + b) % 65521;
+    });
+    await task.start();
+    const block = Buffer.alloc(300_000, 0);
+    let expectedSum = 0;
+    for (let i = 0; i < block.length; i++) {
+      block[i] = (i * 7) % 251;
+      expectedSum = (expectedSum + block[i]) % 65521;
+    }
+    for (let i = 0; i < 10; i++) if (!session.stdin!.write(block)) await new Promise((r) => session.stdin!.once('drain', r));
+    session.stdin!.end();
+    expect((await task.wait()).exitCode).toBe(0);
+    await new Promise((r) => (session.stdout.readableEnded ? r(null) : session.stdout.once('end', r)));
+    expect(received).toBe(3_000_000);
+    expect(sum).toBe((expectedSum * 10) % 65521);
+  });
+
   it('records 137 for a container killed with SIGKILL, and refuses to kill it twice', async () => {
     const { task } = await container(['sleep', '1000']);
     await task.start();
