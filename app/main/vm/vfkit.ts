@@ -2,7 +2,7 @@
 // virtio-serial control port: vfkit serves berthd's API socket itself ("connect" mode: a host client
 // on the unix socket reaches the guest's vsock port), and virtio-fs shares folders.
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { constants, copyFileSync, mkdirSync, statSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -13,6 +13,10 @@ import { guestShares, kernelCmdline } from './kernel-cmdline.js';
 
 export const VFKIT_API_PORT = 2375;
 export const VFKIT_CONTROL_PORT = 1025;
+
+export function vfkitRootClone(paths: VmPaths): string {
+  return path.join(path.dirname(paths.stateFile), 'rootfs.img');
+}
 
 export function vfkitRestSocket(paths: VmPaths): string {
   return path.join(path.dirname(paths.stateFile), 'vfkit.sock');
@@ -86,7 +90,13 @@ export class VfkitBackend implements VmBackend {
   async start(config: VmConfig, paths: VmPaths): Promise<VmHandle> {
     mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
     ensureDataDisk(paths.dataDisk, config.resources.diskGiB);
-    const child = spawn(this.binary, vfkitArgs(config, paths), { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Virtualization.framework opens disks read-write and the app bundle is read-only (and signed):
+    // the VM gets an APFS clone of the root image, which costs no space until written.
+    const rootfs = vfkitRootClone(paths);
+    const src = statSync(config.image.rootfs);
+    const clone = (() => { try { return statSync(rootfs); } catch { return undefined; } })();
+    if (!clone || clone.size !== src.size || clone.mtimeMs < src.mtimeMs) copyFileSync(config.image.rootfs, rootfs, constants.COPYFILE_FICLONE);
+    const child = spawn(this.binary, vfkitArgs({ ...config, image: { ...config.image, rootfs } }, paths), { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (d: string) => { stderr = (stderr + d).slice(-4096); });
