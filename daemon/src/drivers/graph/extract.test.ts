@@ -152,4 +152,16 @@ describe('extractLayer', () => {
     expect(dump).toContain('user.note="kept"');
     expect(dump).not.toContain('trusted.overlay');
   });
+
+  it('keeps binary extended attributes byte for byte (file capabilities)', async () => {
+    const src = path.join(dir, 'src');
+    mkdirSync(src);
+    writeFileSync(path.join(src, 'ping'), 'binary');
+    // Not valid UTF-8: a decoder that went through strings would mangle it.
+    execFileSync('setfattr', ['-n', 'user.caps', '-v', '0x0100000200200000ff00fe00', path.join(src, 'ping')]);
+    const tar = execFileSync('tar', ['-C', src, '--xattrs', '--xattrs-include=*', '--format=posix', '-c', 'ping']);
+    await extractLayer(Readable.from([tar]), root, 'overlay');
+    const hex = execFileSync('getfattr', ['-h', '-e', 'hex', '--only-values', '-n', 'user.caps', path.join(root, 'ping')]);
+    expect(hex.toString('hex')).toBe('0100000200200000ff00fe00');
+  });
 });

@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream';
 import { extract as tarExtract, type Headers } from 'tar-stream';
 import { invalidParameter, EngineError, systemError } from '../../errors';
 import { makeSpecialFiles, setXattrs, type SpecialFile, type Xattr } from './special-files';
+import { TarSplitRecorder } from './tar-split';
 
 export type WhiteoutMode = 'overlay' | 'delete';
 
@@ -169,7 +170,7 @@ class LayerWriter {
     }
   }
 
-  async entry(header: Headers, body: AsyncIterable<Buffer>): Promise<void> {
+  async entry(header: Headers, body: AsyncIterable<Buffer>, xattrs?: Map<string, Buffer>): Promise<void> {
     const rel = safeName(header.name);
     const base = path.posix.basename(rel);
     if (base.startsWith(WHITEOUT_PREFIX)) return this.whiteout(rel, base, header.name);
@@ -256,21 +257,14 @@ class LayerWriter {
         return;
     }
     this.created.add(rel);
-    this.collectXattrs(rel, header);
+    this.collectXattrs(rel, xattrs);
   }
 
-  private collectXattrs(rel: string, header: Headers): void {
-    const pax = (header as Headers & { pax?: Record<string, string> }).pax;
-    if (!pax) return;
-    for (const [key, value] of Object.entries(pax)) {
-      if (!key.startsWith('SCHILY.xattr.')) continue;
-      const name = key.slice('SCHILY.xattr.'.length);
+  private collectXattrs(rel: string, xattrs: Map<string, Buffer> | undefined): void {
+    for (const [name, value] of xattrs ?? []) {
       // overlay's own attributes (opaque, redirect, metacopy) would let a layer reshape the mount.
       if (name.startsWith('trusted.overlay.')) continue;
-      // tar-stream decodes PAX records as UTF-8, so a binary value that is not valid UTF-8 cannot be
-      // restored byte for byte: skip it rather than write a corrupted one.
-      if (value.includes('\uFFFD')) continue;
-      this.xattrs.push({ path: rel, name, value: Buffer.from(value, 'utf8') });
+      this.xattrs.push({ path: rel, name, value });
     }
   }
 
@@ -371,12 +365,15 @@ export async function extractLayer(tar: Readable, root: string, mode: WhiteoutMo
   const hash = createHash('sha256');
   const parser = tarExtract();
   const writer = new LayerWriter(root, mode);
+  // Reads extended attributes from the raw PAX records, byte for byte.
+  const attrs = new TarSplitRecorder({ record: false });
 
   const feed = (async () => {
     try {
       for await (const chunk of tar as AsyncIterable<Buffer>) {
         if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('cancelled');
         hash.update(chunk);
+        attrs.feed(chunk);
         if (!parser.write(chunk)) await drained(parser);
       }
       parser.end();
@@ -387,8 +384,9 @@ export async function extractLayer(tar: Readable, root: string, mode: WhiteoutMo
   })();
 
   const consume = (async () => {
+    let index = 0;
     for await (const entry of parser) {
-      await writer.entry(entry.header, entry as AsyncIterable<Buffer>);
+      await writer.entry(entry.header, entry as AsyncIterable<Buffer>, attrs.xattrsOf(index++));
       // Whatever the writer did not read of the entry must still be drained for the next one.
       entry.resume();
     }

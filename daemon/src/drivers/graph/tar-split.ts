@@ -46,9 +46,45 @@ function parsePax(data: Buffer): Record<string, string> {
   return out;
 }
 
-/** Follows the bytes of a tar stream and records everything but regular files' contents. */
+/** SCHILY.xattr.* records of a PAX header, their values as raw bytes (they may be binary). */
+function paxXattrs(data: Buffer): Map<string, Buffer> | undefined {
+  let out: Map<string, Buffer> | undefined;
+  let pos = 0;
+  while (pos < data.length) {
+    const space = data.indexOf(0x20, pos);
+    if (space < 0) break;
+    const len = parseInt(data.toString('latin1', pos, space), 10);
+    if (!len) break;
+    const eq = data.indexOf(0x3d, space + 1);
+    if (eq > 0 && eq < pos + len) {
+      const key = data.toString('utf8', space + 1, eq);
+      if (key.startsWith('SCHILY.xattr.')) (out ??= new Map()).set(key.slice('SCHILY.xattr.'.length), Buffer.from(data.subarray(eq + 1, pos + len - 1)));
+    }
+    pos += len;
+  }
+  return out;
+}
+
+/**
+ * Follows the bytes of a tar stream and records everything but regular files' contents. With
+ * `record: false` it only notes each entry's extended attributes byte for byte (tar-stream
+ * decodes PAX values as UTF-8, which mangles binary ones such as security.capability).
+ */
 export class TarSplitRecorder {
   private readonly records: Buffer[] = [];
+  private entries = 0;
+  private xattrs?: Map<string, Buffer>;
+  private readonly entryXattrs = new Map<number, Map<string, Buffer>>();
+
+  constructor(private readonly options: { record: boolean } = { record: true }) {}
+
+  /** The extended attributes of the `index`th entry (0-based, in stream order), if it had any. */
+  xattrsOf(index: number): Map<string, Buffer> | undefined {
+    const x = this.entryXattrs.get(index);
+    this.entryXattrs.delete(index);
+    return x;
+  }
+
   private raw: Buffer[] = [];
   private header = Buffer.alloc(BLOCK);
   private headerFill = 0;
@@ -67,7 +103,7 @@ export class TarSplitRecorder {
       if (this.remaining > 0) {
         const n = Math.min(this.remaining, chunk.length - pos);
         const part = chunk.subarray(pos, pos + n);
-        if (this.payload !== 'file') this.raw.push(Buffer.from(part));
+        if (this.payload !== 'file' && this.options.record) this.raw.push(Buffer.from(part));
         if (this.payload === 'meta') this.meta.push(Buffer.from(part));
         this.remaining -= n;
         pos += n;
@@ -76,7 +112,7 @@ export class TarSplitRecorder {
       }
       if (this.padding > 0) {
         const n = Math.min(this.padding, chunk.length - pos);
-        this.raw.push(Buffer.from(chunk.subarray(pos, pos + n)));
+        if (this.options.record) this.raw.push(Buffer.from(chunk.subarray(pos, pos + n)));
         this.padding -= n;
         pos += n;
         continue;
@@ -93,7 +129,7 @@ export class TarSplitRecorder {
   }
 
   private onHeader(h: Buffer): void {
-    this.raw.push(h);
+    if (this.options.record) this.raw.push(h);
     if (h.every((b) => b === 0)) return;
     const type = h[156]!;
     let size = parseSize(h);
@@ -112,6 +148,9 @@ export class TarSplitRecorder {
     }
     this.pax = {};
     this.longName = undefined;
+    if (this.xattrs) this.entryXattrs.set(this.entries, this.xattrs);
+    this.xattrs = undefined;
+    this.entries++;
     if (REGULAR.has(type) && size > 0) {
       this.flushRaw();
       const p = Buffer.from(cleanName(name), 'utf8');
@@ -139,7 +178,10 @@ export class TarSplitRecorder {
   private endPayload(): void {
     if (this.payload === 'meta') {
       const data = Buffer.concat(this.meta);
-      if (this.metaType === 0x78) this.pax = { ...this.pax, ...parsePax(data) };
+      if (this.metaType === 0x78) {
+        this.pax = { ...this.pax, ...parsePax(data) };
+        this.xattrs = paxXattrs(data);
+      }
       else if (this.metaType === 0x4c) this.longName = cstring(data, 0, data.length);
     }
     this.payload = null;
