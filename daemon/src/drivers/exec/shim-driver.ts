@@ -118,6 +118,10 @@ async function liveShim(stateDir: string): Promise<number> {
 
 /** Creates the state dir for a new shim; refuses when a live shim still owns it. */
 async function claimStateDir(stateDir: string, what: string): Promise<void> {
+  // sockaddr_un holds 108 bytes with the NUL: the runtime dials console.sock, clients attach.sock.
+  if (Buffer.byteLength(path.join(stateDir, 'console.sock')) > 107) {
+    throw invalidParameter(`the exec-root is too long for unix sockets: ${path.join(stateDir, 'console.sock')} exceeds 107 bytes; choose a shorter --exec-root`);
+  }
   const other = await liveShim(stateDir);
   if (other) throw conflict(`${what} is already running (its shim, pid ${other}, owns ${stateDir})`);
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
