@@ -2,6 +2,7 @@
 // export of diffs). overlay reads them off the upper directory; vfs compares two full trees.
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { createReadStream, type Stats } from 'node:fs';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pack as tarPack } from 'tar-stream';
@@ -16,6 +17,29 @@ async function lstatOrNull(p: string): Promise<Stats | null> {
 }
 
 const isWhiteoutDevice = (st: Stats) => st.isCharacterDevice() && st.rdev === 0;
+
+/**
+ * The opaque directories of an overlay upper directory ("/a/b" paths), found with one getfattr
+ * walk rather than one lookup per directory.
+ */
+export function opaqueDirs(upper: string): Promise<Set<string>> {
+  return new Promise((resolve) => {
+    execFile('getfattr', ['-R', '-h', '--absolute-names', '-n', 'trusted.overlay.opaque', upper], { maxBuffer: 64 << 20 }, (_err, stdout) => {
+      // getfattr exits non-zero when some files lack the attribute; what it printed is still right.
+      const out = new Set<string>();
+      let file: string | undefined;
+      for (const line of stdout.split('\n')) {
+        if (line.startsWith('# file: ')) file = unescapeGetfattr(line.slice(8));
+        else if (file && line === 'trusted.overlay.opaque="y"') out.add(file.slice(upper.length) || '/');
+      }
+      resolve(out);
+    });
+  });
+}
+
+function unescapeGetfattr(s: string): string {
+  return Buffer.from(s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))), 'latin1').toString('utf8');
+}
 
 /** Changes in an overlay upper directory; `lowers` are the image's layer dirs, top first. */
 export async function overlayChanges(upper: string, lowers: string[]): Promise<Change[]> {
@@ -77,7 +101,7 @@ export async function treeChanges(root: string, base: string | undefined): Promi
  * The changes as a layer tar: added and modified entries from `root`, deletions as `.wh.` files.
  * Entries stream one at a time, so a large diff never sits in memory.
  */
-export function packChanges(root: string, changes: Change[]): Readable {
+export function packChanges(root: string, changes: Change[], opaque: Set<string> = new Set()): Readable {
   const pack = tarPack();
   const seenInodes = new Map<string, string>();
   (async () => {
@@ -94,6 +118,8 @@ export function packChanges(root: string, changes: Change[]): Readable {
       const common = { name: rel, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
       if (st.isDirectory()) {
         await entry(pack, { ...common, type: 'directory' });
+        // A directory the container deleted and made again hides everything below it.
+        if (opaque.has(c.Path)) await entry(pack, { name: `${rel}/.wh..wh..opq`, type: 'file', size: 0, mode: 0o644, mtime: new Date(0) });
       } else if (st.isSymbolicLink()) {
         await entry(pack, { ...common, type: 'symlink', linkname: await readlink(full) });
       } else if (st.isFile()) {

@@ -101,9 +101,15 @@ describe.each(drivers)('%s driver', (_name, make) => {
     expect(byPath['/added.txt']).toBe(1);
     expect(byPath['/data/kept.txt']).toBe(0);
     expect(byPath['/data/dir/new.txt']).toBe(2);
+    // A directory deleted and made again hides what the image had in it.
+    rmSync(path.join(rootfs, 'data'), { recursive: true });
+    mkdirSync(path.join(rootfs, 'data'));
+    writeFileSync(path.join(rootfs, 'data/fresh.txt'), 'fresh');
     const tar = await names(driver.diff('c1'));
     expect(tar).toContain('added.txt');
-    expect(tar).toContain('data/dir/.wh.new.txt');
+    expect(tar).toContain('data/fresh.txt');
+    if (driver.name === 'overlay2') expect(tar).toContain('data/.wh..wh..opq');
+    else expect(tar).toEqual(expect.arrayContaining(['data/.wh.kept.txt', 'data/.wh.dir']));
     await driver.unmount('c1');
     if (driver.name === 'overlay2') expect(isMounted(path.join(dir, 'home', 'containers', 'c1', 'merged'))).toBe(false);
   });

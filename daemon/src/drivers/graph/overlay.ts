@@ -11,7 +11,7 @@ import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type { AppliedLayer, Change, GraphDriver, PreparedRootfs, StagedLayer } from './graph-driver';
 import { extractLayer } from './extract';
-import { overlayChanges, packChanges } from './changes';
+import { opaqueDirs, overlayChanges, packChanges } from './changes';
 import { isMounted, mountOverlay, unmount, run } from './mounts';
 import { notFound, systemError } from '../../errors';
 
@@ -225,7 +225,7 @@ export class OverlayDriver implements GraphDriver {
     const upper = path.join(this.containerDir(containerId), 'diff');
     const stream = new PassThrough();
     this.changes(containerId).then(
-      (changes) => packChanges(upper, changes).pipe(stream),
+      async (changes) => packChanges(upper, changes, await opaqueDirs(upper)).pipe(stream),
       (err: Error) => stream.destroy(err),
     );
     return stream;
