@@ -2,7 +2,7 @@
 // event channel with its payload. Electron's preload and web mode's WebSocket bridge both build
 // the same API from these tables (see api.ts), and main's handlers are typed against them.
 import type {
-  ContainersChange, ContainerStatsSample, ContainerView, EngineStatus, ImageView, JobView, LogLine, LogOpenOptions,
+  ContainersChange, ContainerStatsSample, ContainerView, EngineStatus, ImageDetailView, LayerTreeView, ImageView, JobView, LogLine, LogOpenOptions,
   NetworkView, PullProgress, RunOptions, Settings, TerminalOpenOptions, VolumeView,
 } from './views.js';
 
@@ -22,6 +22,10 @@ export interface RequestChannels {
   'images:list': [[], ImageView[]];
   'images:remove': [[id: string, options: { force: boolean }], void];
   'images:pull': [[reference: string], void];
+  /** An image's facts and layers (with each layer's instruction and size). */
+  'images:detail': [[reference: string], ImageDetailView];
+  /** One directory of the image at one layer, with each entry's change; berthd only. */
+  'images:tree': [[reference: string, layer: number, options: { path: string; offset: number; limit: number; changesOnly: boolean }], LayerTreeView];
   'volumes:list': [[], VolumeView[]];
   'volumes:remove': [[name: string], void];
   'networks:list': [[], NetworkView[]];
@@ -73,7 +77,7 @@ export type RequestResult<C extends RequestChannel> = RequestChannels[C][1];
 export const requestChannels = [
   'containers:list', 'containers:inspect', 'containers:start', 'containers:stop', 'containers:restart',
   'containers:pause', 'containers:unpause', 'containers:kill', 'containers:remove', 'containers:run',
-  'images:list', 'images:remove', 'images:pull',
+  'images:list', 'images:remove', 'images:pull', 'images:detail', 'images:tree',
   'volumes:list', 'volumes:remove', 'networks:list', 'networks:remove',
   'logs:open', 'logs:close',
   'terminals:open', 'terminals:input', 'terminals:resize', 'terminals:close',

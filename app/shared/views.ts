@@ -182,3 +182,46 @@ export interface PullProgress {
   done: boolean;
   error?: string;
 }
+
+/** One layer of an image, bottom first: the instruction that made it and its size. */
+export interface ImageLayerView {
+  index: number;
+  size: number;
+  /** The history's created_by: the Dockerfile line (or the tool's note) that made the layer. */
+  instruction: string;
+  created?: string;
+}
+
+export type LayerChange = 'added' | 'modified' | 'removed';
+
+export interface LayerTreeEntry {
+  name: string;
+  path: string;
+  type: 'directory' | 'file' | 'symlink' | 'other';
+  size: number;
+  linkTarget?: string;
+  /** What this layer did to the entry; null when it comes unchanged from below. */
+  change: LayerChange | null;
+}
+
+/** One directory of an image as it looks at one layer (berthd's layer browser), paged. */
+export interface LayerTreeView {
+  layer: number;
+  path: string;
+  total: number;
+  offset: number;
+  entries: LayerTreeEntry[];
+}
+
+export interface ImageDetailView {
+  id: string;
+  tags: string[];
+  size: number;
+  created?: string;
+  os?: string;
+  arch?: string;
+  cmd?: string[];
+  layers: ImageLayerView[];
+  /** Whether the engine can list each layer's files (berthd); other engines give history only. */
+  browsable: boolean;
+}

@@ -21,6 +21,7 @@ export type ExecConfig = NonNullable<operations['ContainerExec']['requestBody']>
 export type ExecInspect = operations['ExecInspect']['responses'][200]['content']['application/json'];
 export type ProgressMessage = { status?: string; id?: string; progress?: string; progressDetail?: { current?: number; total?: number }; error?: string; errorDetail?: { message?: string } };
 export type ContainerStats = Schemas['ContainerStatsResponse'];
+export type ImageHistory = operations['ImageHistory']['responses'][200]['content']['application/json'];
 export type ContainerCreateBody = NonNullable<operations['ContainerCreate']['requestBody']>['content']['application/json'];
 
 /** berthd's job snapshot (GET /berth/jobs) and feed lines (GET /berth/jobs/events). */
@@ -30,6 +31,9 @@ export interface BerthJob {
   error?: string; cancellable: boolean; createdAt: string; startedAt?: string; endedAt?: string;
 }
 export interface BerthJobEvent { kind: string; job: BerthJob }
+export interface BerthImageLayer { index: number; diffId: string; chainId: string; size: number; instruction: string; comment: string; created: string }
+export interface BerthTreeEntry { name: string; path: string; type: 'directory' | 'file' | 'symlink' | 'other'; size: number; mode: number; uid: number; gid: number; linkTarget?: string; change: 'added' | 'modified' | 'removed' | null }
+export interface BerthTreePage { layer: number; path: string; total: number; offset: number; entries: BerthTreeEntry[] }
 
 export interface LogsOptions { follow: boolean; timestamps: boolean; tail: number | 'all'; since?: string; signal?: AbortSignal }
 
@@ -123,6 +127,12 @@ export class EngineClient {
   listImages(): Promise<ImageSummary[]> {
     return this.transport.request('GET', '/images/json');
   }
+  inspectImage(name: string): Promise<Schemas['ImageInspect']> {
+    return this.transport.request('GET', `/images/${enc(name)}/json`);
+  }
+  imageHistory(name: string): Promise<ImageHistory> {
+    return this.transport.request('GET', `/images/${enc(name)}/history`);
+  }
   removeImage(id: string, options: { force?: boolean } = {}): Promise<unknown> {
     return this.transport.request('DELETE', `/images/${enc(id)}`, { query: { force: options.force } });
   }
@@ -167,6 +177,16 @@ export class EngineClient {
   async jobEvents(signal?: AbortSignal): Promise<AsyncGenerator<BerthJobEvent>> {
     const res = await this.transport.stream('GET', '/berth/jobs/events', { signal });
     return readJsonLines<BerthJobEvent>(res);
+  }
+  /** berthd's layer browser: the layers bottom first, with their instruction and size. */
+  imageLayers(name: string): Promise<BerthImageLayer[]> {
+    return this.transport.request('GET', `/berth/images/${name.split('/').map(enc).join('/')}/layers`);
+  }
+  /** One directory of an image at one layer, paged; `changes` keeps only what the layer changed. */
+  layerTree(name: string, index: number, o: { path: string; offset: number; limit: number; changes: boolean }): Promise<BerthTreePage> {
+    return this.transport.request('GET', `/berth/images/${name.split('/').map(enc).join('/')}/layers/${index}/tree`, {
+      query: { path: o.path, offset: o.offset, limit: o.limit, changes: o.changes ? 1 : undefined },
+    });
   }
   cancelJob(id: string): Promise<void> {
     return this.transport.request('POST', `/berth/jobs/${enc(id)}/cancel`);

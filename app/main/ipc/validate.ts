@@ -61,6 +61,8 @@ const argChecks: { [C in RequestChannel]: Check[] } = {
   'images:list': none,
   'images:remove': [id, object({ force: bool })],
   'images:pull': [text(512)],
+  'images:detail': [id],
+  'images:tree': [id, int(0, 10_000), object({ path: text(4096), offset: int(0, 1 << 30), limit: int(1, 5000), changesOnly: bool })],
   'volumes:list': none, 'volumes:remove': byId,
   'networks:list': none, 'networks:remove': byId,
   'logs:open': [object({ id, follow: bool, timestamps: bool, tail, since: text(64) }, ['since'])],

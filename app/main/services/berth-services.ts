@@ -87,6 +87,8 @@ export class Session {
       'images:list': () => s.images.list(),
       'images:remove': (id, o) => s.images.remove(id, o.force),
       'images:pull': (ref) => s.images.pull(ref),
+      'images:detail': (ref) => s.images.detail(ref),
+      'images:tree': (ref, layer, o) => s.images.tree(ref, layer, o),
       'volumes:list': () => s.volumes.list(),
       'volumes:remove': (name) => s.volumes.remove(name),
       'networks:list': () => s.networks.list(),

@@ -5,6 +5,7 @@ import { berth } from '../berth.js';
 import { ActivityView } from './ActivityView.js';
 import { ContainerDetail } from './ContainerDetail.js';
 import { ContainersView } from './ContainersView.js';
+import { ImageDetail } from './ImageDetail.js';
 import { ImagesView } from './ImagesView.js';
 import { useApp } from './store-context.js';
 import { NetworksView, VolumesView } from './VolumesNetworksViews.js';
@@ -20,6 +21,7 @@ export function App() {
         {view.name === 'containers' ? <ContainersView /> : null}
         {view.name === 'container' ? <ContainerDetail id={view.id} tab={view.tab} /> : null}
         {view.name === 'images' ? <ImagesView /> : null}
+        {view.name === 'image' ? <ImageDetail reference={view.reference} /> : null}
         {view.name === 'volumes' ? <VolumesView /> : null}
         {view.name === 'networks' ? <NetworksView /> : null}
         {view.name === 'activity' ? <ActivityView /> : null}
@@ -49,7 +51,7 @@ function Sidebar() {
   const activeJobs = useApp((s) => s.jobs.filter((j) => j.state === 'running' || j.state === 'queued').length);
   const engine = useApp((s) => s.engine);
   const theme = useApp((s) => s.settings.theme);
-  const current = view.name === 'container' ? 'containers' : view.name;
+  const current = view.name === 'container' ? 'containers' : view.name === 'image' ? 'images' : view.name;
   const item = (name: 'containers' | 'images' | 'volumes' | 'networks' | 'activity', label: string, count: number) => (
     <button className={`nav-item ${current === name ? 'active' : ''}`} aria-current={current === name ? 'page' : undefined} onClick={() => show({ name })}>
       <span>{label}</span>

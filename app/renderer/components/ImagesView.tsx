@@ -9,6 +9,7 @@ import { VirtualList } from './VirtualList.js';
 export function ImagesView() {
   const images = useApp((s) => s.images);
   const notify = useApp((s) => s.notify);
+  const show = useApp((s) => s.show);
   const [reference, setReference] = useState('');
   const pulls = useApp((s) => s.pulls);
   const total = images.reduce((n, i) => n + i.size, 0);
@@ -49,7 +50,10 @@ export function ImagesView() {
             const name = img.tags[0] ?? (img.digests[0]?.split('@')[0] ? `${img.digests[0].split('@')[0]}@…` : '<none>');
             return (
               <div className="image-row image-grid" data-image={name}>
-                <span className="ellipsis" title={img.tags.join(', ')}>{name}{img.tags.length > 1 ? <span className="muted"> +{img.tags.length - 1}</span> : null}</span>
+                <span className="ellipsis" title={img.tags.join(', ')}>
+                  <button className="link name" onClick={() => show({ name: 'image', reference: img.tags[0] ?? img.id })}>{name}</button>
+                  {img.tags.length > 1 ? <span className="muted"> +{img.tags.length - 1}</span> : null}
+                </span>
                 <span className="mono muted">{shortId(img.id)}</span>
                 <span>{formatBytes(img.size)}</span>
                 <span className="muted">{age(img.created)}</span>

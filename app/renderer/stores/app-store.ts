@@ -5,7 +5,7 @@ import type { BerthApi } from '../../shared/api.js';
 import type { ContainersChange, ContainerView, EngineStatus, ImageView, JobView, NetworkView, PullProgress, Settings, VolumeView } from '../../shared/views.js';
 
 export type View =
-  | { name: 'containers' } | { name: 'container'; id: string; tab: DetailTab } | { name: 'images' }
+  | { name: 'containers' } | { name: 'container'; id: string; tab: DetailTab } | { name: 'images' } | { name: 'image'; reference: string }
   | { name: 'volumes' } | { name: 'networks' } | { name: 'activity' };
 export type DetailTab = 'logs' | 'terminal' | 'inspect' | 'stats';
 

@@ -1,0 +1,65 @@
+// The image browser in Chromium: an image's layers with their instructions and sizes, and on
+// berthd each layer's files marked added / modified / removed (the whiteout fixture: layer 2 adds
+// files under /data, layer 3 deletes one, adds one and makes /data/dir opaque).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { ensureFixtures } from '../fixtures/fixtures';
+import { docker, launchBrowser, screenshot, startTestEngine, startWebMode, type Browser, type TestEngine, type WebMode } from './harness';
+
+let engine: TestEngine;
+let web: WebMode;
+let browser: Browser;
+let page: Page;
+const image = 'whiteout:latest';
+
+beforeAll(async () => {
+  engine = await startTestEngine();
+  const fixtures = await ensureFixtures();
+  await docker(engine, 'load', '-i', fixtures.whiteout.dockerArchive);
+  web = await startWebMode(engine.endpoint);
+  browser = await launchBrowser();
+  page = browser.page;
+  await page.goto(web.url);
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await web?.stop();
+  await engine?.stop();
+});
+
+const entry = (path: string) => page.locator(`[data-entry="${path}"]`);
+
+describe(`image browser against ${process.env.BERTH_APP_ENGINE ?? 'reference'}`, () => {
+  it('lists the layers bottom first with the instruction that made each', async () => {
+    await page.getByRole('button', { name: /^Images/ }).click();
+    await page.locator(`[data-image="${image}"] .name`).click();
+    await page.locator('.layer').nth(2).waitFor({ timeout: 15_000 });
+    expect(await page.locator('.layer').count()).toBe(3);
+    const instructions = await page.locator('.layer-instruction').allTextContents();
+    expect(instructions.every((t) => t.length > 0)).toBe(true);
+    await screenshot(page, `image-layers-${engine.kind}`);
+  });
+
+  it('shows what each layer added, changed and removed (berthd), or says the engine cannot', async () => {
+    if (engine.kind !== 'berthd') {
+      await page.getByText('reports each layer\'s history but not its files').waitFor();
+      return;
+    }
+    // Layer 2 added /data and its files.
+    await page.locator('.layer[data-layer="1"]').click();
+    await entry('/data').locator('button').click();
+    await expect.poll(() => entry('/data/kept.txt').getAttribute('data-change'), { timeout: 15_000 }).toBe('added');
+    expect(await entry('/data/deleted.txt').getAttribute('data-change')).toBe('added');
+    // Layer 3, in the same directory: a deletion, an addition, and kept.txt unchanged from below.
+    await page.locator('.layer[data-layer="2"]').click();
+    await expect.poll(() => entry('/data/deleted.txt').getAttribute('data-change'), { timeout: 15_000 }).toBe('removed');
+    expect(await entry('/data/added.txt').getAttribute('data-change')).toBe('added');
+    expect(await entry('/data/kept.txt').getAttribute('data-change')).toBe('none');
+    await screenshot(page, 'image-tree-layer3');
+    // Only this layer's changes: kept.txt goes, the changes stay.
+    await page.getByLabel('Only this layer\'s changes').check();
+    await expect.poll(() => entry('/data/kept.txt').count()).toBe(0);
+    expect(await entry('/data/added.txt').count()).toBe(1);
+  });
+});
