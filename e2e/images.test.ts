@@ -200,6 +200,14 @@ describe('tag, rmi, prune', () => {
     expect(await ids(berthd, 'imported:1')).not.toBe(image.Id);
   });
 
+  it('publishes image events as dockerd does (tag, untag, delete, with the image named)', async () => {
+    const since = Math.floor(Date.now() / 1000) - 1;
+    await docker(berthd, 'tag', 'busybox', 'evented:1');
+    await docker(berthd, 'rmi', 'evented:1');
+    const { stdout } = await docker(berthd, 'events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'type=image', '--filter', 'image=evented:1', '--format', '{{.Action}} {{.Actor.Attributes.name}}');
+    expect(stdout.trim().split('\n')).toEqual(['tag evented:1', 'untag evented:1']);
+  });
+
   it('system df counts images and their layers', async () => {
     const { stdout } = await docker(berthd, 'system', 'df', '--format', '{{json .}}');
     const images = JSON.parse(stdout.trim().split('\n')[0]!);

@@ -74,7 +74,8 @@ export class Graph {
   }
 
   publish(action: string, id: string, attributes: Record<string, string> = {}): void {
-    this.events?.publish('image', action, id, attributes);
+    // dockerd names the image by its id when no reference is involved (load, save, delete).
+    this.events?.publish('image', action, id, id ? { name: id, ...attributes } : attributes);
   }
 
   /** Runs a write (load, import) with garbage collection held off until it ends. */
