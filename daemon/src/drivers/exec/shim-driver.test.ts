@@ -35,7 +35,9 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  for (const t of tasks.splice(0)) await t.delete();
+  // Every task is deleted even if one delete fails; the checks below then say what is left.
+  const failed = (await Promise.allSettled(tasks.splice(0).map((t) => t.delete()))).filter((r) => r.status === 'rejected');
+  expect(failed).toEqual([]);
   expect(runcList()).toBe('');
   expect(readdirSync(path.join(root, 's/containers')).length).toBe(0);
   if (existsSync(path.join(root, 's/exec'))) expect(readdirSync(path.join(root, 's/exec'))).toEqual([]);
@@ -253,14 +255,19 @@ describe('berth-shim with runc', () => {
     `);
     await build({ entryPoints: [entry], outfile: `${entry}.mjs`, bundle: true, platform: 'node', format: 'esm', logLevel: 'error' });
     const berthd = spawn(process.execPath, [`${entry}.mjs`, path.join(root, 's'), id, bundle, log, defaultShimPath()], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await waitFor(berthd.stdout, /got hello/);
-    berthd.kill('SIGKILL');
-    await new Promise((r) => berthd.once('exit', r));
-
-    const [restored] = (await newDriver().restore()).filter((r) => r.id === id);
-    expect(restored.status).toBe('running');
-    const task = restored.task!;
-    tasks.push(task);
+    let task: ContainerTask | undefined;
+    try {
+      await waitFor(berthd.stdout, /got hello/);
+    } finally {
+      berthd.kill('SIGKILL');
+      await new Promise((r) => (berthd.exitCode !== null || berthd.signalCode !== null ? r(null) : berthd.once('exit', r)));
+      // Whatever happened, the container it made is ours to clean up.
+      const [restored] = (await newDriver().restore()).filter((r) => r.id === id);
+      if (restored?.task) tasks.push((task = restored.task));
+      else if (restored) await driver.cleanupLost(id);
+      expect(restored?.status).toBe('running');
+    }
+    if (!task) return;
     expect((await task.state()).status).toBe('running');
     const session = await task.attach({ stdin: true, stdout: true });
     const out = collect(session.stdout);
