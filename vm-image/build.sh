@@ -90,7 +90,7 @@ pack_cpio() { # DIR OUT : deterministic newc archive
   (cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet --reproducible) > "$2"
 }
 
-boot_key=$(printf '%s\n' "$self_hash" "$files_hash" "$PKG_VERSIONS" | hash_of)
+boot_key=$(printf '%s\n' "$self_hash" "$(hash_of < "$HERE/files/init-stage1")" "$PKG_VERSIONS" | hash_of)
 if [ "$(cat "$OUT/.boot.key" 2>/dev/null)" != "$boot_key" ] || [ ! -f "$OUT/initrd.img" ]; then
   say "kernel $KVER: vmlinuz, vmlinux, stage-1 initrd"
   W=$(mktemp -d /tmp/berth-vm-boot.XXXXXX); trap 'rm -rf "$W"' EXIT
@@ -132,7 +132,7 @@ BERTHD=$REPO/dist/berthd.mjs
 [ -f "$BERTHD" ] || (cd "$REPO" && npm run -s build) || die "dist/berthd.mjs is missing and 'npm run build' failed"
 SHIM=$REPO/native/shim/build/berth-shim
 shim_hash=none; [ -x "$SHIM" ] && shim_hash=$(hash_of < "$SHIM")
-root_key=$(printf '%s\n' "$boot_key" "$NODE_VERSION" "$(hash_of < "$BERTHD")" "$shim_hash" | hash_of)
+root_key=$(printf '%s\n' "$boot_key" "$files_hash" "$NODE_VERSION" "$(hash_of < "$BERTHD")" "$shim_hash" | hash_of)
 WSL=${BERTH_VM_WSL:-0}   # 1: also rootfs.tar.gz, the tree `wsl --import` takes
 if [ "$(cat "$OUT/.root.key" 2>/dev/null)" != "$root_key" ] || [ ! -f "$OUT/rootfs.img" ] || { [ "$WSL" = 1 ] && [ ! -f "$OUT/rootfs.tar.gz" ]; }; then
   say "root disk (node $NODE_VERSION, berthd, shim: $([ "$shim_hash" = none ] && echo absent || echo present))"

@@ -29,7 +29,9 @@ export function kernelCmdline(o: CmdlineOptions): string {
   // cryptomgr.notests: the crypto self-tests are the slowest initcall under TCG (~0.35 s) and
   // guard against miscompiled algorithms, which a distribution kernel is not.
   const parts = [`console=${o.console}`, 'quiet', 'panic=-1', 'cryptomgr.notests', '8250.nr_uarts=1', 'berth.root=berth-root', 'berth.data=berth-data', `berth.net=${o.net}`, `berth.api=${o.api}`, `berth.control=${o.control}`];
-  if (o.tscKhz) parts.push(`tsc_early_khz=${o.tscKhz}`);
+  // Under TCG every vCPU reads the TSC from qemu's one virtual clock, but the boot-time sync check
+  // sees thread skew, marks it unstable, and the guest falls back to 4 ms jiffies.
+  if (o.tscKhz) parts.push(`tsc_early_khz=${o.tscKhz}`, 'tsc=reliable');
   for (const s of o.shares) parts.push(`berth.share=${s.tag}:${encodeSharePath(s.path)}`);
   if (o.exec?.length) parts.push('--', ...o.exec.map(encodeExecArg));
   const line = parts.join(' ');
