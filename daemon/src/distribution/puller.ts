@@ -3,11 +3,14 @@
 // store as each download completes. The image and its reference are recorded last, so a pull that
 // fails or is cancelled leaves no reference; what it committed is removed, and what a crash leaves
 // is what the graph's collection at start frees.
-import { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { PassThrough, Readable } from 'node:stream';
 import type { ContentStore, Digest, ImageConfig, ImageStore, LayerInfo, LayerStore, Reference, ReferenceStore } from '../graph/interfaces';
 import { chainIds } from '../graph/reference';
 import { sha256 } from '../graph/content-store';
 import { decompressed } from '../graph/compression';
+import { TarSplitRecorder } from '../drivers/graph/tar-split';
+import type { StagedLayer } from '../drivers/graph/graph-driver';
 import { RegistrySession } from './registry-client';
 import { hostPlatform, selectPlatform, MediaType, type Descriptor, type ImageManifest, type Platform } from './manifest';
 import { ByteProgress, type ProgressOutput } from './progress';
@@ -24,6 +27,10 @@ export interface GraphStores {
   references: ReferenceStore;
   layers: Pick<LayerStore, 'driver' | 'get' | 'chain'> & {
     register(tar: Readable, parent: Digest | undefined, expectedDiffId: Digest, signal?: AbortSignal): Promise<LayerInfo>;
+    /** Takes a layer the driver staged, with its tar-split record (drivers with stageLayer). */
+    adopt?(staged: StagedLayer, parent: Digest | undefined, tarSplit: Buffer, tarSize: number): Promise<LayerInfo>;
+    /** A layer's tar rebuilt from its tar-split record (layers kept without a blob). */
+    tarStream?(chainId: Digest): Promise<{ stream: Readable; size: number } | undefined>;
   };
   /** Runs a write with the graph's garbage collection held off until it ends. */
   writing<T>(work: () => Promise<T>): Promise<T>;
@@ -170,7 +177,11 @@ export class Puller {
     const onAbort = () => controller.abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const present = await Promise.all(chain.map(async (c, i) => layerStore.get(c) !== undefined && (await content.info(diffIds[i]!)) !== undefined));
+      // A layer is here when unpacked with its tar kept: as a tar-split record or as a blob.
+      const present = await Promise.all(chain.map(async (c, i) => {
+        const info = layerStore.get(c);
+        return info !== undefined && (info.tarSize !== undefined || (await content.info(diffIds[i]!)) !== undefined);
+      }));
       for (let i = 0; i < layerDescs.length; i++) {
         out.update(shortId(layerDescs[i]!.digest), present[i] ? 'Already exists' : 'Pulling fs layer');
       }
@@ -239,11 +250,11 @@ export class Puller {
 
   /**
    * One layer in one pass: downloaded (resumed with Range if the connection drops), hashed against
-   * its digest, decompressed, unpacked by the graphdriver and kept as the diff-id blob. A digest
-   * mismatch fails the stream at its end, before the layer or the blob is committed.
+   * its digest, decompressed and unpacked by the graphdriver. A digest mismatch fails the stream
+   * at its end, before the layer is committed.
    */
   private async pullLayer(session: RegistrySession, desc: Descriptor, parent: Digest | undefined, diffId: Digest, out: ProgressOutput, signal: AbortSignal, report: (n: number) => void): Promise<void> {
-    const { content, layers } = this.deps.graph;
+    const { layers } = this.deps.graph;
     const id = shortId(desc.digest);
     const progress = new ByteProgress(out, id, 'Downloading', desc.size);
     const blob = session.blob(desc, { signal, onBytes: (n) => { progress.add(n); report(n); } });
@@ -252,24 +263,68 @@ export class Puller {
       out.update(id, 'Verifying Checksum');
       out.update(id, 'Download complete');
     })(), { objectMode: false, highWaterMark: 1 << 20 });
-    let tar = await decompressed(verified);
-    let kept: Promise<void> | undefined;
-    if (!(await content.info(diffId))) {
-      const tee = teeToBlob(content, tar, diffId);
-      tar = tee.stream;
-      kept = tee.done;
-    }
+    const tar = await decompressed(verified);
     try {
-      await layers.register(tar, parent, diffId, signal);
+      if (layers.driver.stageLayer && layers.adopt) await this.stageLayer(tar, parent, diffId, signal);
+      else await this.registerLayer(tar, parent, diffId, signal);
     } catch (err) {
       verified.destroy();
       throw signal.aborted ? abortError(signal) : err;
     }
+    out.bytes(id, 'Extracting', desc.size, desc.size);
+  }
+
+  /**
+   * The graph's way for drivers that unpack a layer without its parent (overlay): staged while the
+   * tar streams, with the tar-split record that rebuilds the tar later, then adopted under its
+   * chain id once its diff id is proved.
+   */
+  private async stageLayer(tar: Readable, parent: Digest | undefined, diffId: Digest, signal: AbortSignal): Promise<void> {
+    const { layers } = this.deps.graph;
+    const driver = layers.driver;
+    const recorder = new TarSplitRecorder();
+    const pass = new PassThrough({ highWaterMark: 1 << 20 });
+    const staging = driver.stageLayer!(pass, signal);
+    // An unpacker that fails (a hostile entry) stops the feeding at once.
+    const failed = staging.then(() => new Promise<never>(() => undefined), (err: unknown) => Promise.reject(err));
+    failed.catch(() => undefined);
+    let size = 0;
+    try {
+      for await (const chunk of tar as AsyncIterable<Buffer>) {
+        recorder.feed(chunk);
+        size += chunk.length;
+        if (!pass.write(chunk)) await Promise.race([once(pass, 'drain'), failed]);
+      }
+      pass.end();
+    } catch (err) {
+      pass.destroy();
+      const staged = await staging.catch(() => undefined);
+      if (staged) await driver.discardStaged?.(staged);
+      throw err;
+    }
+    const staged = await staging;
+    if (staged.diffId !== diffId) {
+      await driver.discardStaged?.(staged);
+      throw invalidParameter(`layer digest mismatch: the image config says ${diffId} but the layer's content is ${staged.diffId}`);
+    }
+    await layers.adopt!(staged, parent, recorder.finish(), size);
+  }
+
+  /** Drivers that need the parent (vfs): the layer unpacks on it, and its tar is kept as a blob. */
+  private async registerLayer(tar: Readable, parent: Digest | undefined, diffId: Digest, signal: AbortSignal): Promise<void> {
+    const { content, layers } = this.deps.graph;
+    let input = tar;
+    let kept: Promise<void> | undefined;
+    if (!(await content.info(diffId))) {
+      const tee = teeToBlob(content, tar, diffId);
+      input = tee.stream;
+      kept = tee.done;
+    }
+    await layers.register(input, parent, diffId, signal);
     // Another pull may have unpacked the same layer meanwhile (then our stream went unread).
     if (kept) await kept.catch(async (err: unknown) => {
       if (!(await content.info(diffId))) throw err;
     });
-    out.bytes(id, 'Extracting', desc.size, desc.size);
   }
 }
 

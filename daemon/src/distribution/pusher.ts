@@ -5,12 +5,13 @@
 // Layer already exists, Mounted from …, and "TAG: digest: … size: …".
 import { createHash } from 'node:crypto';
 import { PassThrough, Transform, type Readable } from 'node:stream';
-import { open } from 'node:fs/promises';
 import { createGzip, deflateRawSync, constants as zlib } from 'node:zlib';
 import { RegistrySession } from './registry-client';
 import { MediaType } from './manifest';
 import { ByteProgress, type ProgressOutput } from './progress';
 import { registryAndPath, shortId, type GraphStores } from './puller';
+import { chainIds } from '../graph/reference';
+import { sha256 } from '../graph/content-store';
 import type { RegistryHosts } from './hosts';
 import type { AuthConfig } from './auth';
 import type { BlobSource, DistributionMetadata } from './metadata';
@@ -74,7 +75,8 @@ export class Pusher {
     const configBytes = await readAll(graph.content.reader(id));
 
     // Layers top first, as dockerd lists them.
-    const order = record.layers.map((d, i) => ({ diffId: d, index: i })).reverse();
+    const chain = chainIds(record.layers, sha256);
+    const order = record.layers.map((d, i) => ({ diffId: d, index: i, chainId: chain[i]! })).reverse();
     const seen = new Set<Digest>();
     const unique = order.filter((l) => (seen.has(l.diffId) ? false : (seen.add(l.diffId), true)));
     for (const l of unique) out.update(shortId(l.diffId), 'Preparing');
@@ -89,7 +91,7 @@ export class Pusher {
     const worker = async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
         if (controller.signal.aborted) throw abortError(controller.signal);
-        results.set(next.diffId, await this.pushLayer(session, next.diffId, out, controller.signal, registry, path));
+        results.set(next.diffId, await this.pushLayer(session, next.diffId, next.chainId, out, controller.signal, registry, path));
       }
     };
     try {
@@ -127,7 +129,7 @@ export class Pusher {
   }
 
   /** One layer: already there, mounted, or compressed and uploaded. */
-  private async pushLayer(session: RegistrySession, diffId: Digest, out: ProgressOutput, signal: AbortSignal, registry: string, path: string): Promise<PushedLayer> {
+  private async pushLayer(session: RegistrySession, diffId: Digest, chainId: Digest, out: ProgressOutput, signal: AbortSignal, registry: string, path: string): Promise<PushedLayer> {
     const id = shortId(diffId);
     const known = this.deps.metadata.sources(diffId).filter((s) => s.registry === registry && GZIP_TYPES.includes(s.mediaType));
     // The registry may already hold a blob this layer was pulled or pushed as.
@@ -152,17 +154,14 @@ export class Pusher {
     }
     location ??= (await session.startUpload(diffId, undefined, signal) as { location: string }).location;
 
-    const total = (await this.deps.graph.content.info(diffId))?.size;
-    if (total === undefined) throw systemError(`layer ${diffId} has no content in the store: the image is damaged; pull or load it again`);
+    const tar = await this.layerTar(diffId, chainId);
     // Compress once to learn the digest and size, streaming through the upload as it goes.
-    const level = await compressionLevel(this.deps.graph.content.path(diffId));
+    const level = await compressionLevel(await tar.open());
     let compressed: { digest: Digest; size: number } | undefined;
-    const progress = new ByteProgress(out, id, 'Pushing', total);
+    const progress = new ByteProgress(out, id, 'Pushing', tar.size);
     const content = () => {
       const hash = createHash('sha256');
       let size = 0;
-      const source = this.deps.graph.content.reader(diffId);
-      source.on('data', (c: Buffer) => progress.add(c.length));
       const gzip = createGzip({ level, chunkSize: 1 << 20 });
       const measure = new Transform({
         transform(chunk: Buffer, _e, cb) {
@@ -175,8 +174,11 @@ export class Pusher {
           cb();
         },
       });
-      source.pipe(gzip).pipe(measure);
-      source.on('error', (e) => measure.destroy(e));
+      void tar.open().then((source) => {
+        source.on('data', (c: Buffer) => progress.add(c.length));
+        source.on('error', (e) => measure.destroy(e));
+        source.pipe(gzip).pipe(measure);
+      }, (err: Error) => measure.destroy(err));
       return measure as Readable;
     };
     await session.streamUpload(location, content, () => compressed?.digest, signal);
@@ -185,6 +187,23 @@ export class Pusher {
     const result = compressed as { digest: Digest; size: number };
     await this.remember(diffId, { ...result, mediaType: MediaType.dockerLayer, registry, repository: path }, registry, path);
     return result;
+  }
+
+  /** The layer's uncompressed tar: its blob, or rebuilt from its tar-split record and files. */
+  private async layerTar(diffId: Digest, chainId: Digest): Promise<{ size: number; open: () => Promise<Readable> }> {
+    const { content, layers } = this.deps.graph;
+    const blob = await content.info(diffId);
+    if (blob) return { size: blob.size, open: async () => content.reader(diffId) };
+    const info = layers.get(chainId);
+    if (info?.tarSize === undefined || !layers.tarStream) throw systemError(`layer ${diffId} has no content in the store: the image is damaged; pull or load it again`);
+    return {
+      size: info.tarSize,
+      open: async () => {
+        const rebuilt = await layers.tarStream!(chainId);
+        if (!rebuilt) throw systemError(`layer ${diffId} cannot be rebuilt: pull or load the image again`);
+        return rebuilt.stream;
+      },
+    };
   }
 
   private remember(diffId: Digest, s: BlobSource, registry: string, path: string): Promise<void> {
@@ -200,17 +219,19 @@ const PROBE = 1 << 20;
  * compressed files, random data) is stored in gzip framing, which is as small and ten times as fast
  * to make; others get the fast level, since a push waits on compression more than on the network.
  */
-async function compressionLevel(file: string): Promise<number> {
-  const fh = await open(file, 'r');
-  try {
-    const sample = Buffer.alloc(PROBE);
-    const { bytesRead } = await fh.read(sample, 0, PROBE, 0);
-    if (bytesRead < 4096) return zlib.Z_BEST_SPEED;
-    const trial = deflateRawSync(sample.subarray(0, bytesRead), { level: zlib.Z_BEST_SPEED });
-    return trial.length >= bytesRead * 0.97 ? zlib.Z_NO_COMPRESSION : zlib.Z_BEST_SPEED;
-  } finally {
-    await fh.close();
+async function compressionLevel(tar: Readable): Promise<number> {
+  const parts: Buffer[] = [];
+  let got = 0;
+  for await (const chunk of tar as AsyncIterable<Buffer>) {
+    parts.push(chunk);
+    got += chunk.length;
+    if (got >= PROBE) break;
   }
+  tar.destroy();
+  const sample = Buffer.concat(parts).subarray(0, PROBE);
+  if (sample.length < 4096) return zlib.Z_BEST_SPEED;
+  const trial = deflateRawSync(sample, { level: zlib.Z_BEST_SPEED });
+  return trial.length >= sample.length * 0.97 ? zlib.Z_NO_COMPRESSION : zlib.Z_BEST_SPEED;
 }
 
 function uniqueDigests(sources: BlobSource[]): BlobSource[] {
