@@ -87,7 +87,7 @@ function looksLikeTar(head: Buffer): boolean {
 }
 
 /** Unpacks one archive entry as a layer while recording its tar-split. */
-async function stageEntry(graph: Graph, body: AsyncIterable<Buffer>, signal: AbortSignal): Promise<StagedEntry> {
+async function stageEntry(graph: Graph, body: AsyncIterable<Buffer>, signal: AbortSignal, onBytes?: (n: number) => void): Promise<StagedEntry> {
   const recorder = new TarSplitRecorder();
   const pass = new PassThrough({ highWaterMark: 1 << 20 });
   const staging = graph.driver.stageLayer!(pass, signal);
@@ -99,6 +99,7 @@ async function stageEntry(graph: Graph, body: AsyncIterable<Buffer>, signal: Abo
     for await (const chunk of body) {
       recorder.feed(chunk);
       size += chunk.length;
+      onBytes?.(size);
       if (!pass.write(chunk)) await Promise.race([once(pass, 'drain'), failed]);
     }
     pass.end();
@@ -132,7 +133,7 @@ export async function* coalesce(source: AsyncIterable<Buffer>, target = 1 << 20)
 }
 
 /** Reads the archive into the content store: path in the archive → blob digest. */
-async function ingestArchive(graph: Graph, source: Readable, signal: AbortSignal, staged: Map<Digest, StagedEntry>): Promise<{ files: Map<string, Digest>; links: Map<string, string> }> {
+async function ingestArchive(graph: Graph, source: Readable, signal: AbortSignal, staged: Map<Digest, StagedEntry>, progress?: LoadProgress): Promise<{ files: Map<string, Digest>; links: Map<string, string> }> {
   const files = new Map<string, Digest>();
   const links = new Map<string, string>();
   const parser = tarExtract();
@@ -163,7 +164,16 @@ async function ingestArchive(graph: Graph, source: Readable, signal: AbortSignal
       if (graph.driver.stageLayer && (entry.header.size ?? 0) >= 1024 && (m || name.endsWith('.tar'))) {
         const { head, rest } = await peekBlocks(entry as AsyncIterable<Buffer>, 512);
         if (looksLikeTar(head)) {
-          const layer = await stageEntry(graph, rest, signal);
+          // The layer's id for progress: the digest its name carries (blobs/sha256/<hex>, <hex>.tar).
+          const named = /([a-f0-9]{64})(\.tar)?$/.exec(name)?.[1] ?? name;
+          const total = entry.header.size ?? 0;
+          let reported = 0;
+          const layer = await stageEntry(graph, rest, signal, (n) => {
+            if (progress && (n - reported >= 4 << 20 || n === total)) {
+              reported = n;
+              progress.progress(named.slice(0, 12), 'Loading layer', n, total);
+            }
+          });
           if (m && layer.staged.diffId !== expected.digest) {
             await graph.driver.discardStaged?.(layer.staged);
             throw invalid(`${name} does not match its digest: the archive is corrupt or was tampered with`);
@@ -349,7 +359,6 @@ async function unpackLayers(graph: Graph, image: ImageToLoad, config: ImageConfi
       staged.delete(blobDigest);
       const info = await graph.layers.adopt(early.staged, parent, early.tarSplit, early.size);
       adopted.set(diffId, info.chainId);
-      progress?.progress(short, 'Loading layer', early.size, early.size);
       return;
     }
     const elsewhere = adopted.get(blobDigest);
@@ -411,7 +420,7 @@ export async function loadImages(graph: Graph, source: Readable, progress: LoadP
   const adopted = new Map<Digest, Digest>();
   return graph.writing(async () => {
     try {
-      const { files, links } = await ingestArchive(graph, source, signal, staged);
+      const { files, links } = await ingestArchive(graph, source, signal, staged, progress);
       let plan: ImageToLoad[];
       if (files.has('manifest.json')) plan = planDocker(graph, files, links);
       else if (files.has('index.json')) plan = planOci(graph, files);
