@@ -256,9 +256,15 @@ describe('berth-shim with runc', () => {
     await build({ entryPoints: [entry], outfile: `${entry}.mjs`, bundle: true, platform: 'node', format: 'esm', logLevel: 'error' });
     const berthd = spawn(process.execPath, [`${entry}.mjs`, path.join(root, 's'), id, bundle, log, defaultShimPath()], { stdio: ['ignore', 'pipe', 'inherit'] });
     let task: ContainerTask | undefined;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await waitFor(berthd.stdout, /got hello/);
+      // Bounded, so that the cleanup below runs before the test's own timeout abandons it.
+      await Promise.race([
+        waitFor(berthd.stdout, /got hello/),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('the berthd process never relayed the container\'s answer')), 30_000))),
+      ]);
     } finally {
+      clearTimeout(timer);
       berthd.kill('SIGKILL');
       await new Promise((r) => (berthd.exitCode !== null || berthd.signalCode !== null ? r(null) : berthd.once('exit', r)));
       // Whatever happened, the container it made is ours to clean up.
