@@ -173,6 +173,25 @@ describe('tag, rmi, prune', () => {
     expect(await ids(berthd, 'busybox')).toBe(id);
   });
 
+  it('refuses to remove an image a container uses; forcing removes only the name', async () => {
+    const id = await ids(berthd, 'busybox');
+    await docker(berthd, 'tag', 'busybox', 'inuse:1');
+    const ctr = (await docker(berthd, 'create', 'inuse:1', 'true')).stdout.trim();
+    try {
+      await docker(berthd, 'rmi', 'busybox'); // another name remains: only untagged
+      expect(await dockerFails(berthd, 'rmi', 'inuse:1')).toMatch(new RegExp(`conflict: unable to remove repository reference "inuse:1" \\(must force\\) - container ${ctr.slice(0, 12)} is using its referenced image ${id.slice(7, 19)}`));
+      expect(await dockerFails(berthd, 'rmi', id.slice(7, 19))).toMatch(/must be forced\) - image is being used by stopped container/);
+      expect((await docker(berthd, 'rmi', '-f', 'inuse:1')).stdout.trim()).toBe('Untagged: inuse:1');
+      expect((await docker(berthd, 'images', '-q', '--no-trunc', '--filter', 'dangling=true')).stdout.trim()).toBe(id);
+      // Pruning keeps what a container uses.
+      await docker(berthd, 'image', 'prune', '-f');
+      expect(await ids(berthd, id)).toBe(id);
+    } finally {
+      await docker(berthd, 'rm', '-f', ctr);
+      await docker(berthd, 'tag', id, 'busybox');
+    }
+  });
+
   it('import makes a one-layer image with the changes applied; a re-import leaves a dangling image that prune removes', async () => {
     const rootfs = await tarOf([{ name: 'hello.txt', body: 'hi\n' }, { name: 'bin/', type: 'directory', mode: 0o755 }]);
     const file = path.join(scratch, 'rootfs.tar');
