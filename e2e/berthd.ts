@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-export const berthdBundle = path.join(repoRoot, 'dist', 'berthd.mjs');
+/** BERTH_BERTHD_BUNDLE tests another build (a branch's bundle) with the same tests. */
+export const berthdBundle = process.env.BERTH_BERTHD_BUNDLE || path.join(repoRoot, 'dist', 'berthd.mjs');
 
 export interface BerthdOptions {
   /** Extra flags after the temporary -H/--data-root/--exec-root/--pidfile. */

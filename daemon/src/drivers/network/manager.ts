@@ -398,8 +398,11 @@ export class NetworkManager implements NetworkDriver {
         if (primary.Driver !== 'bridge') throw invalidParameter(`container cannot be connected to network ${mode} with other networks`);
         mode = primary.Id;
         const byNetwork = new Map<string, EndpointRequest>();
-        byNetwork.set(primary.Id, requests[primary.Name] ?? requests[primary.Id] ?? requests[spec.hostConfig.NetworkMode ?? ''] ?? {});
+        // The CLI keys the primary network's request by the mode as typed ("default", a name, an id).
+        const asTyped = spec.hostConfig.NetworkMode || 'default';
+        byNetwork.set(primary.Id, requests[asTyped] ?? requests[primary.Name] ?? requests[primary.Id] ?? {});
         for (const [ref, req] of Object.entries(requests)) {
+          if (ref === asTyped) continue;
           const n = this.find(ref);
           if (n.Id !== primary.Id) byNetwork.set(n.Id, req);
         }

@@ -132,6 +132,8 @@ export interface NetworkDriver {
   /** docker network connect: live when the container runs, recorded for its next start otherwise. */
   connect(containerId: string, network: string, request: EndpointRequest): Promise<void>;
   disconnect(containerId: string, network: string, force: boolean): Promise<void>;
+  /** After live restore: re-opens the published ports of the containers still running, unwires the others. */
+  restore(running: Set<string>): Promise<void>;
   /** Renames the container in DNS and /etc/hosts of the networks it is on. */
   rename(containerId: string, newName: string): Promise<void>;
 }
