@@ -62,6 +62,8 @@ export interface EventChannels {
   'terminals:exit': { sessionId: string; error?: string };
   'stats:sample': { streamId: string; sample: ContainerStatsSample };
   'jobs:changed': JobView;
+  /** The job list starts over (another engine was chosen); the payload is the new list. */
+  'jobs:reset': JobView[];
   'engine:status': EngineStatus;
   'settings:changed': Settings;
   /** Main asks the window to show a container (from the tray or a notification). */
@@ -88,7 +90,7 @@ export const requestChannels = [
 export const eventChannels = [
   'containers:changed', 'images:changed', 'images:pull', 'volumes:changed', 'networks:changed',
   'logs:data', 'logs:end', 'terminals:data', 'terminals:exit', 'stats:sample',
-  'jobs:changed', 'engine:status', 'settings:changed', 'app:navigate',
+  'jobs:changed', 'jobs:reset', 'engine:status', 'settings:changed', 'app:navigate',
 ] as const satisfies readonly EventChannel[];
 
 // Compile-time check that the run-time lists name every channel of the tables.

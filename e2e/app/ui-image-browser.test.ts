@@ -33,6 +33,7 @@ const entry = (path: string) => page.locator(`[data-entry="${path}"]`);
 describe(`image browser against ${process.env.BERTH_APP_ENGINE ?? 'reference'}`, () => {
   it('lists the layers bottom first with the instruction that made each', async () => {
     await page.getByRole('button', { name: /^Images/ }).click();
+    await page.getByLabel('Filter images').fill(image);
     await page.locator(`[data-image="${image}"] .name`).click();
     await page.locator('.layer').nth(2).waitFor({ timeout: 15_000 });
     expect(await page.locator('.layer').count()).toBe(3);

@@ -73,6 +73,7 @@ describe(`pull in the app against ${process.env.BERTH_APP_ENGINE ?? 'reference'}
     await expect.poll(() => card.locator('.pull-layer').count(), { timeout: 60_000 }).toBe(2);
     await card.locator('.pull-layer progress').first().waitFor({ timeout: 60_000 });
     await screenshot(page, 'images-pulling');
+    await page.getByLabel('Filter images').fill(reference);
     await page.locator('.image-row', { hasText: reference }).waitFor({ timeout: 300_000 });
     await expect.poll(() => page.locator('.notice', { hasText: `Pulled ${reference}` }).count(), { timeout: 30_000 }).toBe(1);
     expect(await docker(engine, 'image', 'inspect', '-f', '{{len .RootFS.Layers}}', reference)).toBe('2');

@@ -123,6 +123,7 @@ describe(`the app in web mode against ${process.env.BERTH_APP_ENGINE ?? 'referen
 
   it('lists images with the test image, and shows Activity', async () => {
     await page.getByRole('button', { name: /^Images/ }).click();
+    await page.getByLabel('Filter images').fill(engine.image);
     await page.locator(`[data-image="${engine.image}"]`).waitFor({ timeout: 15_000 });
     await screenshot(page, 'images');
     await page.getByRole('button', { name: /^Activity/ }).click();

@@ -36,6 +36,12 @@ export class ContainersService {
       emit('containers:changed', { upsert: rows, remove: [...remove].filter((id) => !this.byId.has(id)) });
     });
     engine.subscribe({
+      reset: () => {
+        this.generation++;
+        this.byId.clear();
+        this.pending = { reset: true, upsert: new Set(), remove: new Set() };
+        this.publish();
+      },
       connected: (client) => void this.resync(client),
       event: (event, client) => {
         if (event.Type === 'container') this.onEvent(event, client);

@@ -9,6 +9,8 @@ import { EngineError } from '../engine/engine-error.js';
 import type { Emit } from './broadcaster.js';
 
 export interface EngineListener {
+  /** Another engine was chosen: what was known about the old one no longer holds. */
+  reset?(): void;
   /** The engine is (again) reachable: resynchronise everything. */
   connected?(client: EngineClient): void;
   event?(event: EventMessage, client: EngineClient): void;
@@ -24,6 +26,7 @@ export class EngineService {
   /** (Re)connects to an endpoint (empty: DOCKER_HOST, then the default socket). */
   connect(endpoint: string): void {
     this.disconnect();
+    for (const l of this.listeners) l.reset?.();
     let client: EngineClient;
     try {
       client = new EngineClient(resolveEndpoint(endpoint));

@@ -13,6 +13,10 @@ export class ImagesService {
   constructor(private readonly engine: EngineService, private readonly emit: Emit) {
     this.refresh = coalesce(() => void this.load(this.engine.client()), 100);
     engine.subscribe({
+      reset: () => {
+        this.images = [];
+        this.emit('images:changed', this.images);
+      },
       connected: (client) => void this.load(client),
       // A container's create/destroy changes an image's usage count too.
       event: (event) => {

@@ -12,7 +12,14 @@ export class JobsService {
   private follow?: AbortController;
 
   constructor(private readonly engine: EngineService, private readonly emit: Emit) {
-    engine.subscribe({ connected: (client) => this.start(client) });
+    engine.subscribe({
+      reset: () => {
+        this.follow?.abort();
+        this.jobs.clear();
+        this.emit('jobs:reset', []);
+      },
+      connected: (client) => this.start(client),
+    });
   }
 
   list(): JobView[] {

@@ -11,7 +11,11 @@ export class VolumesService {
 
   constructor(private readonly engine: EngineService, private readonly emit: Emit) {
     this.refresh = coalesce(() => void this.load(this.engine.client()), 100);
-    engine.subscribe({ connected: (client) => void this.load(client), event: (event) => { if (event.Type === 'volume') this.refresh(); } });
+    engine.subscribe({
+      reset: () => this.emit('volumes:changed', (this.volumes = [])),
+      connected: (client) => void this.load(client),
+      event: (event) => { if (event.Type === 'volume') this.refresh(); },
+    });
   }
 
   list(): VolumeView[] { return this.volumes; }
@@ -32,7 +36,11 @@ export class NetworksService {
 
   constructor(private readonly engine: EngineService, private readonly emit: Emit) {
     this.refresh = coalesce(() => void this.load(this.engine.client()), 100);
-    engine.subscribe({ connected: (client) => void this.load(client), event: (event) => { if (event.Type === 'network') this.refresh(); } });
+    engine.subscribe({
+      reset: () => this.emit('networks:changed', (this.networks = [])),
+      connected: (client) => void this.load(client),
+      event: (event) => { if (event.Type === 'network') this.refresh(); },
+    });
   }
 
   list(): NetworkView[] { return this.networks; }

@@ -7,6 +7,7 @@ import { ContainerDetail } from './ContainerDetail.js';
 import { ContainersView } from './ContainersView.js';
 import { ImageDetail } from './ImageDetail.js';
 import { ImagesView } from './ImagesView.js';
+import { SettingsView } from './SettingsView.js';
 import { useApp } from './store-context.js';
 import { NetworksView, VolumesView } from './VolumesNetworksViews.js';
 
@@ -25,6 +26,7 @@ export function App() {
         {view.name === 'volumes' ? <VolumesView /> : null}
         {view.name === 'networks' ? <NetworksView /> : null}
         {view.name === 'activity' ? <ActivityView /> : null}
+        {view.name === 'settings' ? <SettingsView /> : null}
       </main>
       <Notices />
     </div>
@@ -69,11 +71,11 @@ function Sidebar() {
         {item('activity', 'Activity', activeJobs)}
       </nav>
       <div className="spacer" />
-      <div className="engine" title={engine.error ?? engine.endpoint} data-connection={engine.connection}>
+      <button className={`engine ${current === 'settings' ? 'active' : ''}`} title={engine.error ?? engine.endpoint} data-connection={engine.connection} onClick={() => show({ name: 'settings' })} aria-label="Engine and settings">
         <div><span className={`dot ${engine.connection === 'connected' ? 'state-running' : engine.connection === 'connecting' ? 'state-created' : 'state-dead'}`} /> {engine.connection === 'connected' ? `${engine.engineName} ${engine.engineVersion ?? ''}` : engine.connection}</div>
         <div className="muted small ellipsis">{engine.endpoint}{engine.apiVersion ? ` · API ${engine.apiVersion}` : ''}</div>
-        {engine.connection !== 'connected' && engine.error ? <div className="error-text small">{engine.error}</div> : null}
-      </div>
+        {engine.connection !== 'connected' && engine.error ? <div className="error-text small ellipsis">{engine.error}</div> : null}
+      </button>
       <label className="theme small muted">
         Theme
         <select value={theme} onChange={(e) => void berth().settings.set({ theme: e.target.value as Theme })} aria-label="Theme">

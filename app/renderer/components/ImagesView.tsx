@@ -1,5 +1,5 @@
 // Images: the list with sizes and usage, pull by reference, remove.
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import type { PullProgress } from '../../shared/views.js';
 import { berth } from '../berth.js';
 import { age, formatBytes, shortId } from './format.js';
@@ -7,12 +7,17 @@ import { useApp } from './store-context.js';
 import { VirtualList } from './VirtualList.js';
 
 export function ImagesView() {
-  const images = useApp((s) => s.images);
+  const all = useApp((s) => s.images);
+  const [filter, setFilter] = useState('');
+  const images = useMemo(() => {
+    const f = filter.trim().toLowerCase();
+    return f ? all.filter((i) => i.id.includes(f) || i.tags.some((t) => t.toLowerCase().includes(f))) : all;
+  }, [all, filter]);
   const notify = useApp((s) => s.notify);
   const show = useApp((s) => s.show);
   const [reference, setReference] = useState('');
   const pulls = useApp((s) => s.pulls);
-  const total = images.reduce((n, i) => n + i.size, 0);
+  const total = all.reduce((n, i) => n + i.size, 0);
 
   const pull = async () => {
     const ref = reference.trim();
@@ -30,8 +35,9 @@ export function ImagesView() {
     <section className="view" aria-label="Images">
       <header className="view-header">
         <h1>Images</h1>
-        <span className="muted">{images.length} images · {formatBytes(total)}</span>
+        <span className="muted">{all.length} images · {formatBytes(total)}</span>
         <span className="spacer" />
+        <input className="search" type="search" placeholder="Filter by tag or id" value={filter} onChange={(e) => setFilter(e.target.value)} aria-label="Filter images" />
         <form className="pull" onSubmit={(e) => { e.preventDefault(); void pull(); }}>
           <input type="text" placeholder="image:tag to pull" value={reference} onChange={(e) => setReference(e.target.value)} aria-label="Image to pull" />
           <button type="submit" disabled={!reference.trim()}>Pull</button>
@@ -39,7 +45,7 @@ export function ImagesView() {
       </header>
       {Object.values(pulls).map((p) => <PullCard key={p.reference} pull={p} />)}
       <div className="table-head image-grid" aria-hidden="true"><span>Tag</span><span>Id</span><span>Size</span><span>Created</span><span>Used by</span><span /></div>
-      {images.length === 0 ? <p className="empty">No images.</p> : (
+      {images.length === 0 ? <p className="empty">{all.length ? 'No image matches the filter.' : 'No images.'}</p> : (
         <VirtualList
           count={images.length}
           rowHeight={44}

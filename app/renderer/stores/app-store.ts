@@ -6,7 +6,7 @@ import type { ContainersChange, ContainerView, EngineStatus, ImageView, JobView,
 
 export type View =
   | { name: 'containers' } | { name: 'container'; id: string; tab: DetailTab } | { name: 'images' } | { name: 'image'; reference: string }
-  | { name: 'volumes' } | { name: 'networks' } | { name: 'activity' };
+  | { name: 'volumes' } | { name: 'networks' } | { name: 'activity' } | { name: 'settings' };
 export type DetailTab = 'logs' | 'terminal' | 'inspect' | 'stats';
 
 export interface Notice { id: number; kind: 'error' | 'info'; text: string }
@@ -120,6 +120,7 @@ export function connectStore(store: AppStore, api: BerthApi): () => void {
     api.on('engine:status', (engine) => set({ engine })),
     api.on('settings:changed', (settings) => set({ settings })),
     api.on('jobs:changed', (job) => store.getState().receiveJob(job)),
+    api.on('jobs:reset', (jobs) => set({ jobs })),
     api.on('app:navigate', ({ containerId, tab }) => set({ view: { name: 'container', id: containerId, tab } })),
   ];
   void Promise.all([api.containers.list(), api.images.list(), api.volumes.list(), api.networks.list(), api.jobs.list(), api.engine.status(), api.settings.get()]).then(
