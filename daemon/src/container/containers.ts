@@ -213,6 +213,10 @@ export class Containers {
       const exitCode = err instanceof EngineError && 'exitCode' in err && typeof err.exitCode === 'number' ? err.exitCode : 128;
       setStartFailed(c.state, (err as Error).message, exitCode);
       this.store.save(c);
+      if (c.record.HostConfig.AutoRemove) {
+        // As dockerd: a --rm container that cannot start is removed (after this start's lock).
+        setImmediate(() => void this.remove(c.id, { force: true }).catch(() => undefined));
+      }
       throw err;
     }
     setRunning(c.state, task.pid);
@@ -355,7 +359,8 @@ export class Containers {
   }
 
   async kill(ref: string, signalName?: string): Promise<void> {
-    const c = this.get(ref);
+    const c = this.store.find(ref);
+    if (!c) throw notFound(`Cannot kill container: ${ref}: No such container: ${ref}`);
     const signal = parseSignal(signalName, SIGKILL);
     if (!c.state.Running) throw conflict(`Cannot kill container: ${ref}: Container ${c.id} is not running`);
     c.record.HasBeenManuallyStopped = true;

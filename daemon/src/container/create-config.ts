@@ -3,6 +3,7 @@
 import { invalidParameter } from '../errors';
 import { mergeEnv } from '../drivers/exec/oci-spec';
 import { validateRestartPolicy } from './restart-policy';
+import { capabilitySet } from '../drivers/exec/capabilities';
 import type { ContainerConfig, HostConfig, ImageRuntimeConfig } from './types';
 
 /** dockerd's floor for --memory (linuxMinMemory). */
@@ -103,6 +104,7 @@ export function validateHostConfig(hc: HostConfig, limits: HostLimits): string[]
   if (hc.OomScoreAdj !== undefined && (hc.OomScoreAdj < -1000 || hc.OomScoreAdj > 1000)) {
     throw invalidParameter(`Invalid value ${hc.OomScoreAdj}, range for oom score adj is [-1000, 1000]`);
   }
+  capabilitySet(hc.CapAdd ?? [], hc.CapDrop ?? [], false);
   for (const b of hc.Binds ?? []) {
     if (b.split(':').length < 2) throw invalidParameter(`invalid volume specification: '${b}'`);
   }

@@ -76,6 +76,20 @@ function untilMs(raw: string): number {
   return t;
 }
 
+/** Files the runtime creates as mount points in the writable layer; dockerd's init layer hides them. */
+const MOUNTPOINTS = ['/etc/hostname', '/etc/hosts', '/etc/resolv.conf', '/dev', '/proc', '/sys', '/.dockerenv', '/sbin/docker-init', '/dev/console', '/dev/pts', '/dev/shm'];
+
+function withoutMountpoints(changes: Change[]): Change[] {
+  const hidden = changes.filter((ch) => ch.Kind === 1 && MOUNTPOINTS.includes(ch.Path));
+  const kept = changes.filter((ch) => !hidden.includes(ch));
+  // A directory shown as changed only because of hidden entries is not a change either.
+  return kept.filter((ch) => {
+    if (ch.Kind !== 0) return true;
+    const under = (p: string) => p.startsWith(ch.Path === '/' ? '/' : `${ch.Path}/`);
+    return !(hidden.some((h) => under(h.Path)) && !kept.some((k) => k !== ch && under(k.Path)));
+  });
+}
+
 export function registerContainerJobs(engine: Engine, containers: Containers, execs: Execs, imageIds: (ref: string) => string[]): void {
   const size = async (id: string) => {
     const changes = await containers.graph.changes(id).catch(() => []);
@@ -103,7 +117,7 @@ export function registerContainerJobs(engine: Engine, containers: Containers, ex
   });
   engine.register('container.changes', async (job) => {
     const c = containers.get(job.args.id);
-    return containers.graph.changes(c.id);
+    return withoutMountpoints(await containers.graph.changes(c.id));
   });
   engine.register('container.export', async (job) => exportRootfs(containers, containers.get(job.args.id), job.signal));
   engine.register('container.stats', async (job) => {

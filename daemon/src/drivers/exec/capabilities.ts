@@ -17,19 +17,19 @@ export const DEFAULT_CAPABILITIES = [
   'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
 ];
 
-function normalise(cap: string): string {
+function normalise(cap: string, field: 'CapAdd' | 'CapDrop'): string {
   const upper = cap.trim().toUpperCase();
   if (upper === 'ALL') return 'ALL';
   const name = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
-  if (!ALL_CAPABILITIES.includes(name)) throw invalidParameter(`unknown capability: "${name}"`);
+  if (!ALL_CAPABILITIES.includes(name)) throw invalidParameter(`invalid ${field}: unknown capability: "${name}"`);
   return name;
 }
 
 /** The capability set of a container: privileged gets all; otherwise defaults + add − drop. */
 export function capabilitySet(add: string[], drop: string[], privileged: boolean): string[] {
+  const adds = add.map((c) => normalise(c, 'CapAdd'));
+  const drops = drop.map((c) => normalise(c, 'CapDrop'));
   if (privileged) return [...ALL_CAPABILITIES];
-  const adds = add.map(normalise);
-  const drops = drop.map(normalise);
   // Dropping ALL then adding some is the documented way to grant only a few.
   let caps = drops.includes('ALL') ? [] : DEFAULT_CAPABILITIES.filter((c) => !drops.includes(c));
   if (adds.includes('ALL')) caps = ALL_CAPABILITIES.filter((c) => !drops.includes(c) || adds.includes(c));

@@ -48,7 +48,7 @@ describe('capabilities', () => {
     expect(capabilitySet(['NET_BIND_SERVICE'], ['ALL'], false)).toEqual(['CAP_NET_BIND_SERVICE']);
     expect(capabilitySet(['ALL'], ['MKNOD'], false)).not.toContain('CAP_MKNOD');
     expect(capabilitySet([], [], true)).toContain('CAP_SYS_ADMIN');
-    expect(() => capabilitySet(['FLY'], [], false)).toThrow('unknown capability: "CAP_FLY"');
+    expect(() => capabilitySet(['FLY'], [], false)).toThrow('invalid CapAdd: unknown capability: "CAP_FLY"');
   });
 });
 
