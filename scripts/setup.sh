@@ -14,7 +14,7 @@ APT_NEEDS=(
   "zstd:zstd" "setfattr:attr" "jq:jq" "openssl:openssl" "tmux:tmux" "script:bsdutils" "socat:socat" "curl:curl"
   "chromium:chromium" "qemu-system-x86_64:qemu-system-x86" "qemu-img:qemu-utils"
   "cpio:cpio" "mkfs.ext4:e2fsprogs" "xz:xz-utils" "docker-compose:docker-compose"
-  "/usr/sbin/dockerd:docker.io"
+  "/usr/sbin/dockerd:docker.io" "/usr/bin/tini-static:tini" "ps:procps"
 )
 missing=()
 for need in "${APT_NEEDS[@]}"; do
