@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostTscKhz, probeAccelerator } from '../app/main/vm/accelerator.js';
 import { imageFromDir, vmPaths, type VmConfig } from '../app/main/vm/config.js';
 import { freeLoopbackPort } from '../app/main/vm/free-port.js';
 import { VmManager, type VmStatus } from '../app/main/vm/manager.js';
@@ -153,6 +154,15 @@ describe('the VM under qemu', () => {
     expect(out).toContain('CRUN_CONTAINER_OK');
     expect(code).toBe(0); // berth-init powered the VM off after the command
   }, 120_000);
+});
+
+describe('the accelerator probe', () => {
+  it('passes when the kernel reaches stage 1 and fails when it cannot boot', async () => {
+    const image = imageFromDir(imageDir);
+    const khz = hostTscKhz(readFileSync('/proc/cpuinfo', 'utf8'));
+    expect(await probeAccelerator('qemu-system-x86_64', 'tcg', image.kernel, image.initrd, 60_000, khz)).toBe(true);
+    expect(await probeAccelerator('qemu-system-x86_64', 'tcg', image.initrd, image.initrd, 60_000, khz)).toBe(false); // not a kernel
+  }, 150_000);
 });
 
 describe('a VM that cannot boot', () => {

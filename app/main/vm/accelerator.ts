@@ -53,10 +53,10 @@ export function kvmDeviceUsable(): boolean {
  * "no disk with serial" line and powers off. Seeing that line within the time limit proves the
  * accelerator runs our kernel to userspace.
  */
-export async function probeAccelerator(qemu: string, accel: Accelerator, kernel: string, initrd: string, timeoutMs = 15_000): Promise<boolean> {
+export async function probeAccelerator(qemu: string, accel: Accelerator, kernel: string, initrd: string, timeoutMs = 15_000, tscKhz?: number): Promise<boolean> {
   const args = ['-M', 'microvm', '-accel', accel, ...(accel === 'tcg' ? [] : ['-cpu', 'host']), '-m', '256', '-smp', '1', '-nodefaults', '-no-user-config',
     '-display', 'none', '-no-reboot', '-serial', 'stdio', '-kernel', kernel, '-initrd', initrd,
-    '-append', 'console=ttyS0 quiet panic=-1 berth.root=berth-probe'];
+    '-append', `console=ttyS0 quiet panic=-1 berth.root=berth-probe${accel === 'tcg' && tscKhz ? ` tsc_early_khz=${tscKhz} tsc=reliable` : ''}`];
   return new Promise((resolve) => {
     const child = spawn(qemu, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
