@@ -19,6 +19,7 @@ import { registerImageJobs, imageDiskUsage } from './graph/jobs';
 import { Distribution } from './distribution/distribution';
 import { DEFAULT_CERTS_DIR } from './distribution/hosts';
 import { openContainers } from './container/component';
+import { ContainerAttachments } from './drivers/attachments';
 import { openNetworks, type NetworkComponent } from './drivers/network/component';
 import { openVolumes } from './drivers/volume/component';
 import type { VolumeManager } from './drivers/volume/manager';
@@ -126,7 +127,8 @@ export class Daemon {
     this.networks = networks;
     this.volumes = volumes;
     new Distribution(this.engine, { graph, dataRoot: this.config.dataRoot, config: () => ({ ...this.config, certsDir: process.env.BERTH_CERTS_D || DEFAULT_CERTS_DIR }) }).register();
-    const { containers, runtimes } = await openContainers({ engine: this.engine, graph, dataRoot: this.config.dataRoot, execRoot: this.config.execRoot, defaultRuntime: () => this.config.defaultRuntime, log: this.log.child({ component: 'container' }) });
+    const { containers, runtimes } = await openContainers({ engine: this.engine, graph, dataRoot: this.config.dataRoot, execRoot: this.config.execRoot, defaultRuntime: () => this.config.defaultRuntime, log: this.log.child({ component: 'container' }), attachments: new ContainerAttachments(networks.driver, volumes) });
+    networks.setContainerRefs((ref) => containers.get(ref).id);
     const sources: SystemSources = {
       config: () => this.config,
       host: readHostFacts(),

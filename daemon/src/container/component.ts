@@ -12,6 +12,7 @@ import { Execs } from './exec';
 import { registerContainerJobs } from './jobs';
 import { specHost, hostLimits } from './host';
 import type { RuntimeInfo } from '../engine/system';
+import type { ContainerAttachments } from '../drivers/attachments';
 import type { ImageRuntimeConfig } from './types';
 
 export interface ContainerComponent {
@@ -19,7 +20,7 @@ export interface ContainerComponent {
   runtimes(): RuntimeInfo;
 }
 
-export async function openContainers(o: { engine: Engine; graph: Graph; dataRoot: string; execRoot: string; defaultRuntime: () => string; log: Logger }): Promise<ContainerComponent> {
+export async function openContainers(o: { engine: Engine; graph: Graph; dataRoot: string; execRoot: string; defaultRuntime: () => string; log: Logger; attachments?: ContainerAttachments }): Promise<ContainerComponent> {
   const runtimes = await detectRuntimes();
   const exec = new ShimDriver({ stateRoot: o.execRoot, runtimes, defaultRuntime: o.defaultRuntime() });
   const host = specHost();
@@ -32,6 +33,7 @@ export async function openContainers(o: { engine: Engine; graph: Graph; dataRoot
     specHost: host,
     limits: hostLimits(host),
     log: o.log,
+    attachments: o.attachments,
     images: {
       async resolve(ref) {
         const { record } = graph.resolve(ref);

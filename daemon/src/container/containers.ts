@@ -24,6 +24,8 @@ import { parseSignal, SIGKILL, SIGTERM } from './signals';
 import { HealthMonitor } from './health';
 import { applyCgroupResources } from './cgroup-update';
 import type { ContainerConfig, HostConfig, ImageRuntimeConfig } from './types';
+import { ContainerAttachments, mergeMounts, type PreparedAttachments } from '../drivers/attachments';
+import type { EndpointRequest } from '../drivers/network/network-driver';
 
 /** What the container component needs of the graph: an image by reference, id or id prefix. */
 export interface ImageResolver {
@@ -41,12 +43,16 @@ export interface ContainersOptions {
   specHost: SpecHost;
   limits: HostLimits;
   log: Logger;
+  /** The networkdriver and volumedriver (network none and spec-only binds without them). */
+  attachments?: ContainerAttachments;
 }
 
 export interface CreateRequest {
   name?: string;
   config: ContainerConfig;
   hostConfig: HostConfig;
+  /** NetworkingConfig.EndpointsConfig. */
+  networkingConfig?: Record<string, EndpointRequest> | null;
 }
 
 const LOG_FILE = 'container.log';
@@ -58,8 +64,11 @@ export class Containers {
   /** Attach requests waiting for the task that `start` is about to create. */
   private readonly pendingAttach = new Map<string, Set<(task: ContainerTask) => Promise<void>>>();
 
+  readonly attachments: ContainerAttachments;
+
   constructor(private readonly o: ContainersOptions) {
     this.store = new ContainerStore(o.root);
+    this.attachments = o.attachments ?? new ContainerAttachments();
   }
 
   get events(): EventBus {
@@ -129,7 +138,7 @@ export class Containers {
       throw conflict(`Conflict. The container name "${name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`);
     }
     if (!config.Image) throw invalidParameter('No image specified');
-    const warnings = validateHostConfig(hostConfig, this.o.limits);
+    const warnings = validateHostConfig(hostConfig, this.o.limits, this.attachments.network !== undefined);
     if (hostConfig.Init && !this.o.specHost.initBinary) throw invalidParameter('--init: no init binary is installed on this host (tini-static)');
     hostConfig.NetworkMode ||= 'default';
     hostConfig.LogConfig ??= { Type: 'local', Config: {} };
@@ -154,9 +163,11 @@ export class Containers {
     }
     const c = new Container(record);
     try {
+      await this.attachments.register({ id, name, config: merged.config, hostConfig, endpoints: req.networkingConfig }, (ref) => this.get(ref).id);
       this.store.add(c);
       writeEtcFiles(this.store.dir(id), merged.config, hostConfig);
     } catch (err) {
+      await this.attachments.remove(id, true).catch(() => undefined);
       await this.o.graph.remove(id).catch(() => undefined);
       if (this.store.find(id)) this.store.remove(c);
       throw err;
@@ -186,7 +197,8 @@ export class Containers {
     const rootfs = await this.o.graph.mount(c.id);
     let task: ContainerTask | undefined;
     try {
-      const spec = this.buildSpec(c, rootfs);
+      const attached = await this.attachments.prepare(c.id, this.store.dir(c.id), rootfs);
+      const spec = this.buildSpec(c, rootfs, attached);
       const bundle = this.bundleDir(c);
       mkdirSync(bundle, { recursive: true, mode: 0o700 });
       writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec));
@@ -209,6 +221,7 @@ export class Containers {
     } catch (err) {
       this.tasks.delete(c.id);
       await task?.delete().catch(() => undefined);
+      await this.attachments.release(c.id).catch(() => undefined);
       await this.o.graph.unmount(c.id).catch(() => undefined);
       const exitCode = err instanceof EngineError && 'exitCode' in err && typeof err.exitCode === 'number' ? err.exitCode : 128;
       setStartFailed(c.state, (err as Error).message, exitCode);
@@ -228,7 +241,7 @@ export class Containers {
     this.startHealth(c);
   }
 
-  private buildSpec(c: Container, rootfs: string): OciSpec {
+  private buildSpec(c: Container, rootfs: string, attached: PreparedAttachments): OciSpec {
     const { Config: config, HostConfig: hc } = c.record;
     const read = (p: string) => {
       try {
@@ -243,17 +256,21 @@ export class Containers {
       const wd = resolveInRoot(rootfs, config.WorkingDir);
       if (!existsSync(wd)) mkdirSync(wd, { recursive: true, mode: 0o755 });
     }
-    return buildSpec({
+    const spec = buildSpec({
       id: c.id,
       rootfs,
       path: c.record.Path,
       args: c.record.Args,
       config,
-      hostConfig: hc,
+      // The volumedriver resolves -v (named volumes too) into attached.mounts.
+      hostConfig: this.attachments.volumes ? { ...hc, Binds: [] } : hc,
+      netnsPath: attached.netnsPath,
       user,
       etcFiles: etcPaths(this.store.dir(c.id)),
       host: this.o.specHost,
     });
+    spec.mounts = mergeMounts(spec.mounts, attached.mounts);
+    return spec;
   }
 
   private monitor(c: Container, task: ContainerTask): void {
@@ -271,6 +288,7 @@ export class Containers {
     if (this.tasks.get(c.id) === task) this.tasks.delete(c.id);
     this.stopHealth(c);
     await task.delete().catch((err: unknown) => this.o.log.warn('task delete failed', { id: c.id, err: (err as Error).message }));
+    await this.attachments.release(c.id).catch((err: unknown) => this.o.log.warn('network/volume release failed', { id: c.id, err: (err as Error).message }));
     const startedAt = Date.parse(c.state.StartedAt);
     const exitedAt = Date.parse(exit.exitedAt) || Date.now();
     const delay = c.record.HostConfig.AutoRemove
@@ -456,6 +474,7 @@ export class Containers {
         throw err;
       }
       this.store.remove(c);
+      await this.attachments.remove(c.id, opts.volumes === true).catch((err: unknown) => this.o.log.warn('network/volume removal failed', { id: c.id, err: (err as Error).message }));
       this.emit(c, 'destroy');
       c.lifecycle.emit('removed', { StatusCode: c.state.ExitCode, Error: null } satisfies WaitResult);
     });
@@ -466,6 +485,7 @@ export class Containers {
     if (!newName) throw invalidParameter('Neither old nor new names may be empty');
     const old = c.record.Name;
     this.store.rename(c, newName);
+    void this.attachments.rename(c.id, newName).catch(() => undefined);
     this.emit(c, 'rename', { oldName: old });
   }
 
@@ -587,6 +607,9 @@ export class Containers {
       if (r.task) await r.task.delete().catch(() => undefined);
       else await this.o.exec.cleanupLost(r.id).catch(() => undefined);
     }
+    // Published ports and namespaces of the containers still running; the others are unwired.
+    await this.attachments.restore(new Set(this.store.list().filter((x) => x.state.Running).map((x) => x.id)))
+      .catch((err: unknown) => this.o.log.warn('restoring networks failed', { err: (err as Error).message }));
     for (const c of toStart) {
       c.exclusive(() => this.run(c)).catch((err: unknown) => this.o.log.warn('restart at start-up failed', { id: c.id, err: (err as Error).message }));
     }

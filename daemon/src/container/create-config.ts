@@ -91,10 +91,11 @@ export function validateResources(hc: HostConfig, limits: HostLimits, update = f
   return warnings;
 }
 
-export function validateHostConfig(hc: HostConfig, limits: HostLimits): string[] {
+/** `userNetworks`: a networkdriver checks network names (404 `network x not found`) at create. */
+export function validateHostConfig(hc: HostConfig, limits: HostLimits, userNetworks = false): string[] {
   hc.RestartPolicy = validateRestartPolicy(hc.RestartPolicy, hc.AutoRemove === true);
   const mode = hc.NetworkMode || 'default';
-  if (!['default', 'bridge', 'none', 'host'].includes(mode) && !mode.startsWith('container:')) {
+  if (!userNetworks && !['default', 'bridge', 'none', 'host'].includes(mode) && !mode.startsWith('container:')) {
     throw invalidParameter(`network ${mode} not found`);
   }
   if (mode === 'host' && (hc.PortBindings && Object.keys(hc.PortBindings).length > 0)) {

@@ -98,11 +98,11 @@ export function registerContainerJobs(engine: Engine, containers: Containers, ex
   engine.register('container.create', async (job) => containers.create(job.args));
   engine.register('container.list', async (job) => {
     const list = listContainers(containers.store.list(), { ...job.args, imageIds, find: (ref) => containers.store.find(ref) });
-    return Promise.all(list.map(async (c) => listItem(c, job.args.size ? await size(c.id) : undefined)));
+    return Promise.all(list.map(async (c) => listItem(c, job.args.size ? await size(c.id) : undefined, containers.attachments)));
   });
   engine.register('container.inspect', async (job) => {
     const c = containers.get(job.args.id);
-    return inspectContainer(c, containers.store.dir(c.id), containers.logPath(c), job.args.size ? await size(c.id) : undefined);
+    return inspectContainer(c, containers.store.dir(c.id), containers.logPath(c), job.args.size ? await size(c.id) : undefined, containers.attachments);
   });
   engine.register('container.top', async (job) => {
     const c = containers.get(job.args.id);

@@ -19,6 +19,7 @@ const matchesLabels = (f: Filters, labels: Record<string, string> | undefined): 
 import type { Container } from './container';
 import { describeState } from './state';
 import { etcPaths } from './etc-files';
+import type { ContainerAttachments } from '../drivers/attachments';
 
 export const LIST_FILTERS = ['ancestor', 'before', 'expose', 'exited', 'health', 'id', 'isolation', 'is-task', 'label', 'name', 'network', 'publish', 'since', 'status', 'volume'] as const;
 const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
@@ -43,7 +44,7 @@ function mounts(c: Container): Record<string, unknown>[] {
   });
 }
 
-export function inspectContainer(c: Container, dir: string, logPath: string, size?: { rw: number; rootFs: number }): Record<string, unknown> {
+export function inspectContainer(c: Container, dir: string, logPath: string, size?: { rw: number; rootFs: number }, attachments?: ContainerAttachments): Record<string, unknown> {
   const r = c.record;
   const etc = etcPaths(dir);
   const out: Record<string, unknown> = {
@@ -67,9 +68,9 @@ export function inspectContainer(c: Container, dir: string, logPath: string, siz
     ExecIDs: c.execIds.size > 0 ? [...c.execIds] : null,
     HostConfig: r.HostConfig,
     GraphDriver: r.GraphDriver,
-    Mounts: mounts(c),
+    Mounts: attachments?.volumes ? attachments.mounts(c.id) : mounts(c),
     Config: r.Config,
-    NetworkSettings: networkSettings(c),
+    NetworkSettings: attachments?.network ? attachments.networkSettings(c.id) : networkSettings(c),
   };
   if (size) {
     out.SizeRw = size.rw;
@@ -81,7 +82,7 @@ export function inspectContainer(c: Container, dir: string, logPath: string, siz
 /** dockerd's Command column: the entrypoint and arguments joined with spaces, unquoted. */
 export const commandLine = (c: Container): string => [c.record.Path, ...c.record.Args].join(' ');
 
-export function listItem(c: Container, size?: { rw: number; rootFs: number }): Record<string, unknown> {
+export function listItem(c: Container, size?: { rw: number; rootFs: number }, attachments?: ContainerAttachments): Record<string, unknown> {
   const r = c.record;
   const item: Record<string, unknown> = {
     Id: r.ID,
@@ -90,13 +91,13 @@ export function listItem(c: Container, size?: { rw: number; rootFs: number }): R
     ImageID: r.Image,
     Command: commandLine(c),
     Created: Math.floor(Date.parse(r.Created) / 1000),
-    Ports: [],
+    Ports: attachments?.network ? attachments.ports(c.id) : [],
     Labels: r.Config.Labels ?? {},
     State: r.State.Status,
     Status: describeState(r.State),
     HostConfig: { NetworkMode: r.HostConfig.NetworkMode ?? 'default' },
-    NetworkSettings: { Networks: (networkSettings(c).Networks as Record<string, unknown>) },
-    Mounts: mounts(c),
+    NetworkSettings: { Networks: attachments?.network ? attachments.networkSettings(c.id).Networks : (networkSettings(c).Networks as Record<string, unknown>) },
+    Mounts: attachments?.volumes ? attachments.mounts(c.id) : mounts(c),
   };
   if (size) {
     item.SizeRw = size.rw;

@@ -11,6 +11,7 @@ import { invalidParameter } from '../../errors';
 import { LIST_FILTERS } from '../../container/views';
 import { goTime } from '../../container/log-reader';
 import type { ContainerConfig, HostConfig } from '../../container/types';
+import type { EndpointRequest } from '../../drivers/network/network-driver';
 
 export const containerRoutes: Route[] = [
   { method: 'GET', path: '/containers/json', handler: list },
@@ -55,18 +56,17 @@ async function list(ctx: RequestContext): Promise<void> {
 
 interface CreateBody extends ContainerConfig {
   HostConfig?: HostConfig;
-  NetworkingConfig?: unknown;
+  NetworkingConfig?: { EndpointsConfig?: Record<string, EndpointRequest> | null } | null;
 }
 
 async function create(ctx: RequestContext): Promise<void> {
   const body = await ctx.readJson<CreateBody>();
   if (!body || typeof body !== 'object') throw invalidParameter('config cannot be empty in order to create a container');
-  const { HostConfig: hostConfig, NetworkingConfig: _networking, ...config } = body;
-  void _networking;
+  const { HostConfig: hostConfig, NetworkingConfig: networking, ...config } = body;
   const platform = ctx.string('platform');
   if (platform && !/^linux(\/|$)/.test(platform)) throw invalidParameter(`image with reference ${config.Image} was found but does not match the specified platform: wanted ${platform}`);
   const name = ctx.string('name');
-  ctx.json(201, await ctx.engine.run('container.create', { name: name || undefined, config, hostConfig: hostConfig ?? {} }, { description: `${name ?? ''} ${config.Image ?? ''}`.trim() }));
+  ctx.json(201, await ctx.engine.run('container.create', { name: name || undefined, config, hostConfig: hostConfig ?? {}, networkingConfig: networking?.EndpointsConfig }, { description: `${name ?? ''} ${config.Image ?? ''}`.trim() }));
 }
 
 async function prune(ctx: RequestContext): Promise<void> {
