@@ -97,7 +97,9 @@ export const distributionFigures: Figure[] = [
             try {
               const pushed = `${target.address}/pushed:latest`;
               await exec('docker', ['tag', image, pushed], { env: engine.env });
-              times.get(name)!.push(await timed(() => exec('docker', ['push', pushed], { env: engine.env, maxBuffer: 64 * 1024 * 1024 })));
+              times.get(name)!.push(await timed(() => exec('docker', ['push', pushed], { env: engine.env, maxBuffer: 64 * 1024 * 1024 }).catch((err: { stderr?: string }) => {
+                throw new Error(`${name}: docker push failed: ${err.stderr?.trim()}`);
+              })));
               await exec('docker', ['rmi', pushed], { env: engine.env }).catch(() => undefined);
             } finally {
               await target.stop();

@@ -5,7 +5,7 @@
 // Layer already exists, Mounted from …, and "TAG: digest: … size: …".
 import { createHash } from 'node:crypto';
 import { PassThrough, Transform, type Readable } from 'node:stream';
-import { createGzip, deflateRawSync, constants as zlib } from 'node:zlib';
+import { createGzip, deflateRawSync, constants as zlib, type Gzip } from 'node:zlib';
 import { RegistrySession } from './registry-client';
 import { MediaType } from './manifest';
 import { ByteProgress, type ProgressOutput } from './progress';
@@ -156,13 +156,12 @@ export class Pusher {
 
     const tar = await this.layerTar(diffId, chainId);
     // Compress once to learn the digest and size, streaming through the upload as it goes.
-    const level = await compressionLevel(await tar.open());
     let compressed: { digest: Digest; size: number } | undefined;
     const progress = new ByteProgress(out, id, 'Pushing', tar.size);
     const content = () => {
       const hash = createHash('sha256');
       let size = 0;
-      const gzip = createGzip({ level, chunkSize: 1 << 20 });
+      const gzip = createGzip({ level: zlib.Z_BEST_SPEED, chunkSize: 1 << 20 });
       const measure = new Transform({
         transform(chunk: Buffer, _e, cb) {
           hash.update(chunk);
@@ -177,7 +176,7 @@ export class Pusher {
       void tar.open().then((source) => {
         source.on('data', (c: Buffer) => progress.add(c.length));
         source.on('error', (e) => measure.destroy(e));
-        source.pipe(gzip).pipe(measure);
+        source.pipe(chooseLevel(gzip)).pipe(gzip).pipe(measure);
       }, (err: Error) => measure.destroy(err));
       return measure as Readable;
     };
@@ -215,23 +214,41 @@ export class Pusher {
 const PROBE = 1 << 20;
 
 /**
- * gzip level for a layer: its first MiB is deflated on trial; a layer that does not shrink (already
- * compressed files, random data) is stored in gzip framing, which is as small and ten times as fast
- * to make; others get the fast level, since a push waits on compression more than on the network.
+ * Passes a layer's tar on to `gzip`, first holding back its first MiB to deflate it on trial: a
+ * layer that does not shrink (already compressed files, random data) is stored in gzip framing,
+ * which is as small and ten times as fast to make; others keep the fast level, since a push waits
+ * on compression more than on the network.
  */
-async function compressionLevel(tar: Readable): Promise<number> {
-  const parts: Buffer[] = [];
-  let got = 0;
-  for await (const chunk of tar as AsyncIterable<Buffer>) {
-    parts.push(chunk);
-    got += chunk.length;
-    if (got >= PROBE) break;
-  }
-  tar.destroy();
-  const sample = Buffer.concat(parts).subarray(0, PROBE);
-  if (sample.length < 4096) return zlib.Z_BEST_SPEED;
-  const trial = deflateRawSync(sample, { level: zlib.Z_BEST_SPEED });
-  return trial.length >= sample.length * 0.97 ? zlib.Z_NO_COMPRESSION : zlib.Z_BEST_SPEED;
+function chooseLevel(gzip: Gzip): Transform {
+  let held: Buffer[] = [];
+  let heldSize = 0;
+  let decided = false;
+  const decide = (self: Transform, cb: (err?: Error | null) => void) => {
+    decided = true;
+    const sample = Buffer.concat(held);
+    held = [];
+    const incompressible = sample.length >= 4096 && deflateRawSync(sample, { level: zlib.Z_BEST_SPEED }).length >= sample.length * 0.97;
+    const release = () => {
+      self.push(sample);
+      cb();
+    };
+    // zlib's deflateParams: the level changes before any byte was compressed (node's types lack it).
+    if (incompressible) (gzip as unknown as { params(level: number, strategy: number, cb: () => void): void }).params(zlib.Z_NO_COMPRESSION, zlib.Z_DEFAULT_STRATEGY, release);
+    else release();
+  };
+  return new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      if (decided) return cb(null, chunk);
+      held.push(chunk);
+      heldSize += chunk.length;
+      if (heldSize < PROBE) return cb();
+      decide(this, cb);
+    },
+    flush(cb) {
+      if (decided) return cb();
+      decide(this, cb);
+    },
+  });
 }
 
 function uniqueDigests(sources: BlobSource[]): BlobSource[] {
