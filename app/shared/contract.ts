@@ -35,6 +35,8 @@ export interface RequestChannels {
   'logs:close': [[streamId: string], void];
   /** Execs a command with a tty; output arrives on `terminals:data` tagged with the session id. */
   'terminals:open': [[options: TerminalOpenOptions], string];
+  /** Attaches to the container's main process; a session like a terminal's. */
+  'terminals:attach': [[options: { containerId: string; cols: number; rows: number }], string];
   'terminals:input': [[sessionId: string, data: string], void];
   'terminals:resize': [[sessionId: string, cols: number, rows: number], void];
   'terminals:close': [[sessionId: string], void];
@@ -82,7 +84,7 @@ export const requestChannels = [
   'images:list', 'images:remove', 'images:pull', 'images:detail', 'images:tree',
   'volumes:list', 'volumes:remove', 'networks:list', 'networks:remove',
   'logs:open', 'logs:close',
-  'terminals:open', 'terminals:input', 'terminals:resize', 'terminals:close',
+  'terminals:open', 'terminals:attach', 'terminals:input', 'terminals:resize', 'terminals:close',
   'stats:open', 'stats:close',
   'jobs:list', 'jobs:cancel', 'engine:status', 'settings:get', 'settings:set',
 ] as const satisfies readonly RequestChannel[];

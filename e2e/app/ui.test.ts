@@ -16,7 +16,8 @@ const shell = uniqueName('shell');
 const victim = uniqueName('victim');
 const grouped = uniqueName('grouped');
 const ran = uniqueName('ran');
-const names = [logger, shell, victim, grouped, ran];
+const attachable = uniqueName('attachable');
+const names = [logger, shell, victim, grouped, ran, attachable];
 
 beforeAll(async () => {
   engine = await startTestEngine();
@@ -26,6 +27,7 @@ beforeAll(async () => {
   await docker(engine, 'run', '-d', '--name', shell, testImage, 'sleep', '3600');
   // Exits on SIGTERM (a bare sleep as PID 1 ignores it, and stop would wait its 10 s for the kill).
   await docker(engine, 'run', '-d', '--name', victim, testImage, 'sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done');
+  await docker(engine, 'run', '-dit', '--name', attachable, testImage, 'sh');
   await docker(engine, 'run', '-d', '--name', grouped, '--label', 'com.docker.compose.project=berthdemo', testImage, 'sleep', '3600');
   web = await startWebMode(engine.endpoint);
   browser = await launchBrowser();
@@ -45,7 +47,7 @@ const row = (name: string) => page.locator(`[data-container="${name}"]`);
 /** Reads every line of the xterm buffer (what the terminal holds, not just what is drawn). */
 function terminalText(): Promise<string> {
   return page.evaluate(() => {
-    const el = document.querySelector('[data-testid=terminal]') as (HTMLElement & { terminal?: { buffer: { active: { length: number; getLine(i: number): { translateToString(trim: boolean): string } | undefined } } } }) | null;
+    const el = document.querySelector('.terminal-panel:not([hidden]) [data-testid=terminal]') as (HTMLElement & { terminal?: { buffer: { active: { length: number; getLine(i: number): { translateToString(trim: boolean): string } | undefined } } } }) | null;
     const buffer = el?.terminal?.buffer.active;
     if (!buffer) return '';
     const lines: string[] = [];
@@ -56,7 +58,7 @@ function terminalText(): Promise<string> {
 
 describe(`the app in web mode against ${process.env.BERTH_APP_ENGINE ?? 'reference'}`, () => {
   it('lists the containers the docker CLI started, grouped by compose project', async () => {
-    for (const name of [logger, shell, victim, grouped]) await row(name).waitFor({ timeout: 15_000 });
+    for (const name of [logger, shell, victim, grouped, attachable]) await row(name).waitFor({ timeout: 15_000 });
     expect(await row(logger).getAttribute('data-state')).toBe('running');
     await expect.poll(() => page.locator('.group-row', { hasText: 'berthdemo' }).count()).toBe(1);
     await page.locator('.engine[data-connection="connected"]').waitFor();
@@ -112,9 +114,36 @@ describe(`the app in web mode against ${process.env.BERTH_APP_ENGINE ?? 'referen
     await screenshot(page, 'container-terminal');
   });
 
+  it('opens a second shell in a tab of its own', async () => {
+    await page.getByRole('button', { name: 'New shell' }).click();
+    await expect.poll(terminalText, { timeout: 15_000 }).toMatch(/[#$] $/m);
+    expect(await terminalText()).not.toContain('berth-42'); // a fresh screen, not the first shell's
+    await page.locator('.terminal-panel:not([hidden]) [data-testid=terminal]').click();
+    await page.keyboard.type('echo second-$((2+3))\n');
+    await expect.poll(terminalText, { timeout: 15_000 }).toContain('\nsecond-5');
+    await page.getByRole('tab', { name: 'Shell 1' }).click();
+    await expect.poll(terminalText).toContain('\nberth-42');
+    expect(await terminalText()).not.toContain('second-5');
+    await screenshot(page, 'container-terminal-tabs');
+  });
+
+  it('attaches to the main process of a container started with -it', async () => {
+    await page.getByRole('button', { name: 'Back to containers' }).click();
+    await row(attachable).locator('.name').click();
+    await page.getByRole('tab', { name: 'Attach' }).click();
+    await page.getByText('Attached to the main process').waitFor({ timeout: 15_000 });
+    await page.locator('[data-testid=terminal]').click();
+    await page.keyboard.type('echo attached-$((3*3))\n');
+    await expect.poll(terminalText, { timeout: 15_000 }).toContain('attached-9');
+    await screenshot(page, 'container-attach');
+    // Leaving the tab detaches: the container keeps running.
+    await page.getByRole('tab', { name: 'Logs' }).click();
+    expect(await docker(engine, 'inspect', '-f', '{{.State.Status}}', attachable)).toBe('running');
+  });
+
   it('shows inspect and stats for a running container', async () => {
     await page.getByRole('tab', { name: 'Inspect' }).click();
-    await expect.poll(() => page.locator('.inspect').textContent(), { timeout: 15_000 }).toContain(`"Name": "/${shell}"`);
+    await expect.poll(() => page.locator('.inspect').textContent(), { timeout: 15_000 }).toContain(`"Name": "/${attachable}"`);
     await screenshot(page, 'container-inspect');
     await page.getByRole('tab', { name: 'Stats' }).click();
     await page.locator('.stats').waitFor({ timeout: 20_000 });

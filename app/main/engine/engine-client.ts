@@ -103,6 +103,10 @@ export class EngineClient {
     const res = await this.transport.stream('GET', `/containers/${enc(id)}/stats`, { query: { stream: true }, signal });
     yield* readJsonLines<ContainerStats>(res);
   }
+  /** Attaches to the main process (hijacked): its output, and its stdin when it has one open. */
+  attachContainer(id: string, stdin: boolean): Promise<Duplex> {
+    return this.transport.hijack('POST', `/containers/${enc(id)}/attach`, { query: { stream: true, stdin, stdout: true, stderr: true } });
+  }
   resizeContainer(id: string, cols: number, rows: number): Promise<void> {
     return this.transport.request('POST', `/containers/${enc(id)}/resize`, { query: { w: cols, h: rows } });
   }

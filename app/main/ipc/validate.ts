@@ -68,6 +68,7 @@ const argChecks: { [C in RequestChannel]: Check[] } = {
   'logs:open': [object({ id, follow: bool, timestamps: bool, tail, since: text(64) }, ['since'])],
   'logs:close': byId,
   'terminals:open': [object({ containerId: id, cmd: stringList, cols: int(1, 1000), rows: int(1, 1000) }, ['cmd'])],
+  'terminals:attach': [object({ containerId: id, cols: int(1, 1000), rows: int(1, 1000) })],
   'terminals:input': [id, text(1 << 20)],
   'terminals:resize': [id, int(1, 1000), int(1, 1000)],
   'terminals:close': byId,

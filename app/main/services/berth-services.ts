@@ -96,6 +96,7 @@ export class Session {
       'logs:open': (o) => this.logs.open(o),
       'logs:close': (id) => this.logs.close(id),
       'terminals:open': (o) => this.terminals.open(o),
+      'terminals:attach': (o) => this.terminals.attach(o),
       'terminals:input': (id, data) => this.terminals.input(id, data),
       'terminals:resize': (id, cols, rows) => this.terminals.resize(id, cols, rows),
       'terminals:close': (id) => this.terminals.close(id),

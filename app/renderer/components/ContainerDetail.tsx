@@ -9,9 +9,11 @@ import { formatBytes, shortId } from './format.js';
 import { LogsPanel } from './LogsPanel.js';
 import { useApp, useContainerAction } from './store-context.js';
 import { TerminalPanel } from './TerminalPanel.js';
+import { TerminalTabs } from './TerminalTabs.js';
 
 const tabs: { id: DetailTab; label: string }[] = [
-  { id: 'logs', label: 'Logs' }, { id: 'terminal', label: 'Terminal' }, { id: 'inspect', label: 'Inspect' }, { id: 'stats', label: 'Stats' },
+  { id: 'logs', label: 'Logs' }, { id: 'terminal', label: 'Terminal' }, { id: 'attach', label: 'Attach' },
+  { id: 'inspect', label: 'Inspect' }, { id: 'stats', label: 'Stats' },
 ];
 
 export function ContainerDetail({ id, tab }: { id: string; tab: DetailTab }) {
@@ -53,7 +55,8 @@ export function ContainerDetail({ id, tab }: { id: string; tab: DetailTab }) {
       </nav>
       <div className="tab-body">
         {tab === 'logs' ? <LogsPanel containerId={id} /> : null}
-        {tab === 'terminal' ? <TerminalPanel containerId={id} running={running} /> : null}
+        {tab === 'terminal' ? <TerminalTabs containerId={id} running={running} /> : null}
+        {tab === 'attach' ? <TerminalPanel containerId={id} running={running} mode="attach" /> : null}
         {tab === 'inspect' ? <InspectPanel id={id} version={c.status} /> : null}
         {tab === 'stats' ? <StatsPanel id={id} running={running} /> : null}
       </div>

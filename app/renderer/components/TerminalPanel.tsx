@@ -1,13 +1,15 @@
-// A shell in the container: xterm.js drawing an exec session's tty. Keystrokes go to main as
-// terminals:input; output comes back on terminals:data; the fit addon sizes the terminal to the
-// panel and every size change is sent on as an exec resize.
+// A terminal on a container: xterm.js drawing an exec session's tty (a new shell) or an attach to
+// the main process. Keystrokes go to main as terminals:input; output comes back on
+// terminals:data; the fit addon sizes the terminal to the panel and each size change is sent on.
 import { useEffect, useRef, useState } from 'react';
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import '@xterm/xterm/css/xterm.css';
 import { berth } from '../berth.js';
 
-export function TerminalPanel({ containerId, running }: { containerId: string; running: boolean }) {
+export type TerminalMode = 'exec' | 'attach';
+
+export function TerminalPanel({ containerId, running, mode = 'exec', hidden = false }: { containerId: string; running: boolean; mode?: TerminalMode; hidden?: boolean }) {
   const host = useRef<HTMLDivElement>(null);
   const [state, setState] = useState<'connecting' | 'open' | 'closed'>('connecting');
   const [message, setMessage] = useState('');
@@ -39,10 +41,11 @@ export function TerminalPanel({ containerId, running }: { containerId: string; r
     const offExit = api.on('terminals:exit', (m) => {
       if (m.sessionId !== sessionId) return;
       setState('closed');
-      setMessage(m.error ? `The session ended: ${m.error}` : 'The shell exited.');
+      setMessage(m.error ? `The session ended: ${m.error}` : mode === 'attach' ? 'The main process ended.' : 'The shell exited.');
     });
     setState('connecting');
-    api.terminals.open({ containerId, cols: term.cols, rows: term.rows }).then((id) => {
+    const size = { containerId, cols: term.cols, rows: term.rows };
+    (mode === 'attach' ? api.terminals.attach(size) : api.terminals.open(size)).then((id) => {
       if (disposed) { void api.terminals.close(id); return; }
       sessionId = id;
       for (const m of early.splice(0)) if (m.sessionId === id) term.write(m.data);
@@ -50,7 +53,7 @@ export function TerminalPanel({ containerId, running }: { containerId: string; r
       term.focus();
     }, (err: Error) => {
       setState('closed');
-      setMessage(`Cannot open a shell: ${err.message}`);
+      setMessage(mode === 'attach' ? `Cannot attach: ${err.message}` : `Cannot open a shell: ${err.message}`);
     });
     const input = term.onData((data) => { if (sessionId) void api.terminals.input(sessionId, data); });
     const resize = term.onResize(({ cols, rows }) => { if (sessionId) void api.terminals.resize(sessionId, cols, rows).catch(() => undefined); });
@@ -64,14 +67,14 @@ export function TerminalPanel({ containerId, running }: { containerId: string; r
       if (sessionId) void api.terminals.close(sessionId);
       term.dispose();
     };
-  }, [containerId, running, attempt]);
+  }, [containerId, running, attempt, mode]);
 
-  if (!running) return <p className="empty">The container is not running. Start it to open a terminal.</p>;
+  if (!running) return <p className="empty">The container is not running. Start it to {mode === 'attach' ? 'attach' : 'open a terminal'}.</p>;
   return (
-    <div className="terminal-panel">
+    <div className="terminal-panel" hidden={hidden}>
       <div className="toolbar">
         <span className={`dot ${state === 'open' ? 'state-running' : state === 'closed' ? 'state-exited' : 'state-created'}`} />
-        <span className="muted">{state === 'open' ? 'Shell session' : state === 'connecting' ? 'Connecting…' : message}</span>
+        <span className="muted">{state === 'open' ? (mode === 'attach' ? 'Attached to the main process; closing the tab detaches' : 'Shell session') : state === 'connecting' ? 'Connecting…' : message}</span>
         <span className="spacer" />
         {state === 'closed' ? <button onClick={() => setAttempt((n) => n + 1)}>Reconnect</button> : null}
       </div>

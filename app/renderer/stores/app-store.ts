@@ -7,7 +7,7 @@ import type { ContainersChange, ContainerView, EngineStatus, ImageView, JobView,
 export type View =
   | { name: 'containers' } | { name: 'container'; id: string; tab: DetailTab } | { name: 'images' } | { name: 'image'; reference: string }
   | { name: 'volumes' } | { name: 'networks' } | { name: 'activity' } | { name: 'settings' };
-export type DetailTab = 'logs' | 'terminal' | 'inspect' | 'stats';
+export type DetailTab = 'logs' | 'terminal' | 'attach' | 'inspect' | 'stats';
 
 export interface Notice { id: number; kind: 'error' | 'info'; text: string }
 
