@@ -1,7 +1,10 @@
 // The VM's figures: boot to berthd's first /_ping through the host socket (qemu, TCG here) against
-// the same kernel and stage 1 booting to userspace alone, and the size of the image.
+// the same kernel and stage 1 booting to userspace alone, an API round trip through the host socket
+// (the path published ports take too: hostfwd, the guest's network) against berthd on the host,
+// and the size of the image.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -10,10 +13,19 @@ import { imageFromDir } from '../../app/main/vm/config';
 import { VmManager } from '../../app/main/vm/manager';
 import { QemuBackend } from '../../app/main/vm/qemu';
 import { repoRoot } from '../../e2e/berthd';
-import type { Figure } from '../harness';
+import { medianMs, type Figure } from '../harness';
 
 const imageDir = path.join(repoRoot, 'vm-image', 'out');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function get(socketPath: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    http.get({ socketPath, path: '/_ping', agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve());
+    }).on('error', reject);
+  });
+}
 
 function buildImage(): void {
   execFileSync('bash', [path.join(repoRoot, 'vm-image', 'build.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -65,6 +77,29 @@ export const vmFigures: Figure[] = [
       const kernel: number[] = [];
       for (let i = 0; i < 3; i++) kernel.push(await kernelToUserspaceMs());
       return { berth: median(boots) / 1000, baseline: median(kernel) / 1000, baselineName: 'kernel + stage 1 alone', note: 'issue goal: ≤ 3 s' };
+    },
+  },
+  {
+    name: 'VM /_ping through the host socket (qemu, TCG)',
+    unit: 'ms',
+    better: 'lower',
+    async measure({ berthd }) {
+      buildImage();
+      const dir = mkdtempSync(path.join(tmpdir(), 'berth-vm-bench-'));
+      const manager = new VmManager({
+        name: 'bench', stateDir: dir, image: imageFromDir(imageDir), resources: { cpus: 2, memoryMiB: 2048, diskGiB: 8 },
+        shares: [], stopTimeoutSec: 20, bootTimeoutSec: 120,
+      }, new QemuBackend());
+      try {
+        await manager.start();
+        // each request on a fresh connection, as a published port's clients mostly are
+        const inVm = await medianMs(() => get(manager.paths.apiSocket), 100, 10);
+        const native = await medianMs(() => get(berthd.socket), 100, 10);
+        return { berth: inVm, baseline: native, baselineName: 'berthd on the host' };
+      } finally {
+        await manager.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   },
   {
