@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
+import WebSocket from 'ws';
 import { promisify } from 'node:util';
 import { startBerthd, type Berthd } from './berthd';
 import { startReferenceDockerd } from './reference';
@@ -237,6 +238,21 @@ describe.skipIf(!usable)('exec and attach', () => {
     await t.waitFor(/read escape sequence/);
     expect(await ok(b, 'inspect', '-f', '{{.State.Running}}', 'att')).toBe('true');
     expect(await ok(b, 'logs', 'att')).toContain('attached-5');
+  });
+
+  it('attaches over a websocket (attach/ws): stdin in, output out', async () => {
+    await ok(b, 'run', '-dit', '--name', 'wsc', 'busybox', 'sh');
+    const ws = new WebSocket(`ws+unix://${b.socket}:/v1.51/containers/wsc/attach/ws?stream=1&stdin=1&stdout=1&stderr=1`);
+    let output = '';
+    ws.on('message', (d: Buffer) => (output += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    await sleep(300);
+    ws.send('echo over-$((20+1))-ws\n');
+    await until('the echo over the websocket', async () => output.includes('over-21-ws'));
+    ws.close();
   });
 
   it('start -a sees all output of a container attached before it runs', async () => {

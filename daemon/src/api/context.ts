@@ -130,6 +130,13 @@ export class RequestContext {
     }
   }
 
+  /** The upgraded connection itself, for protocols other than Docker's raw stream (websocket attach). */
+  takeUpgrade(): { socket: Duplex; head: Buffer } | undefined {
+    if (!this.upgrade) return undefined;
+    this.res.detachSocket(this.upgrade.socket as never);
+    return this.upgrade;
+  }
+
   /** Takes over the connection for a bidirectional stream (attach, exec start). */
   hijack(contentType: 'application/vnd.docker.raw-stream' | 'application/vnd.docker.multiplexed-stream'): HijackedStream {
     return hijack(this.req, this.res, contentType, this.upgrade);

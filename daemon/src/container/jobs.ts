@@ -107,7 +107,9 @@ export function registerContainerJobs(engine: Engine, containers: Containers, ex
   engine.register('container.top', async (job) => {
     const c = containers.get(job.args.id);
     if (!c.running) throw conflict(`Container ${c.id} is not running`);
-    return top(await containers.runningTask(c).cgroups(), job.args.psArgs);
+    const result = await top(await containers.runningTask(c).cgroups(), job.args.psArgs);
+    containers.emit(c, 'top');
+    return result;
   });
   engine.register('container.logs', async (job) => {
     const c = containers.get(job.args.id);
@@ -119,7 +121,12 @@ export function registerContainerJobs(engine: Engine, containers: Containers, ex
     const c = containers.get(job.args.id);
     return withoutMountpoints(await containers.graph.changes(c.id));
   });
-  engine.register('container.export', async (job) => exportRootfs(containers, containers.get(job.args.id), job.signal));
+  engine.register('container.export', async (job) => {
+    const c = containers.get(job.args.id);
+    const tar = await exportRootfs(containers, c, job.signal);
+    containers.emit(c, 'export');
+    return tar;
+  });
   engine.register('container.stats', async (job) => {
     const c = containers.get(job.args.id);
     const { stream, oneShot, send } = job.args;
@@ -161,6 +168,7 @@ export function registerContainerJobs(engine: Engine, containers: Containers, ex
     const task = containers.task(c);
     if (!task) throw conflict(`Container ${c.id} is not running`);
     await task.resize(job.args.rows, job.args.cols);
+    containers.emit(c, 'resize', { height: String(job.args.rows), width: String(job.args.cols) });
   });
   engine.register('container.tty', async (job) => {
     const c = containers.get(job.args.id);
@@ -195,10 +203,17 @@ export function registerContainerJobs(engine: Engine, containers: Containers, ex
     return { ContainersDeleted: deleted, SpaceReclaimed: 0 };
   });
   engine.register('container.archive.stat', async (job) => statPath(containers, containers.get(job.args.id), job.args.path));
-  engine.register('container.archive.get', async (job) => archivePath(containers, containers.get(job.args.id), job.args.path, job.signal));
+  engine.register('container.archive.get', async (job) => {
+    const c = containers.get(job.args.id);
+    const result = await archivePath(containers, c, job.args.path, job.signal);
+    containers.emit(c, 'archive-path');
+    return result;
+  });
   engine.register('container.archive.put', async (job) => {
     const { id, path, tar, ...o } = job.args;
-    await extractToPath(containers, containers.get(id), path, tar, o);
+    const c = containers.get(id);
+    await extractToPath(containers, c, path, tar, o);
+    containers.emit(c, 'extract-to-dir');
   });
   engine.register('exec.create', async (job) => execs.create(job.args.id, job.args.config));
   engine.register('exec.start', async (job) => execs.start(job.args.id, job.args.attach));

@@ -1,7 +1,8 @@
 // Container routes: the table, then handlers that decode, validate and encode; the work is the
 // container component's jobs (container/jobs.ts).
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Route } from '../router';
 import type { RequestContext } from '../context';
 import { parseFilters } from '../filters';
@@ -37,6 +38,7 @@ export const containerRoutes: Route[] = [
   { method: 'POST', path: '/containers/{id}/update', handler: update },
   { method: 'POST', path: '/containers/{id}/resize', handler: resize },
   { method: 'POST', path: '/containers/{id}/attach', handler: attach },
+  { method: 'GET', path: '/containers/{id}/attach/ws', handler: attachWebsocket },
   { method: 'DELETE', path: '/containers/{id}', handler: remove },
 ];
 
@@ -261,4 +263,39 @@ async function remove(ctx: RequestContext): Promise<void> {
   if (ctx.bool('link')) throw invalidParameter('Conflict, cannot remove the default link name of the container');
   await ctx.engine.run('container.remove', { id: id(ctx), force: ctx.bool('force'), volumes: ctx.bool('v') });
   ctx.noContent();
+}
+
+/** One server for every websocket attach; it only performs handshakes. */
+const websockets = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+
+/**
+ * GET /containers/{id}/attach/ws: the container's streams over a websocket, as dockerd serves
+ * them: output as binary messages (no multiplexing), client messages as stdin.
+ */
+async function attachWebsocket(ctx: RequestContext): Promise<void> {
+  await ctx.engine.run('container.tty', { id: id(ctx) }, { hidden: true });
+  const upgrade = ctx.takeUpgrade();
+  if (!upgrade || (ctx.req.headers.upgrade ?? '').toLowerCase() !== 'websocket') throw invalidParameter('attach/ws needs a websocket upgrade request');
+  const ws = await new Promise<WebSocket>((resolve) => websockets.handleUpgrade(ctx.req, upgrade.socket as never, upgrade.head, resolve));
+  const input = new PassThrough();
+  ws.on('message', (data: Buffer) => input.write(data));
+  ws.on('close', () => input.end());
+  const output = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      if (ws.readyState !== ws.OPEN) return cb();
+      ws.send(chunk, { binary: true }, () => cb());
+    },
+  });
+  const request = {
+    stdin: ctx.bool('stdin'), stdout: ctx.bool('stdout', true), stderr: ctx.bool('stderr', true),
+    logs: ctx.bool('logs'), stream: ctx.bool('stream', true), detachKeys: ctx.string('detachKeys') || undefined,
+  };
+  const closed = new AbortController();
+  ws.on('close', () => closed.abort(Object.assign(new Error('client disconnected'), { name: 'AbortError' })));
+  try {
+    await ctx.engine.run('container.attach', { id: id(ctx), request, io: { input: request.stdin ? input : null, stdout: output, stderr: output } }, { signal: closed.signal, hidden: true });
+  } catch (err) {
+    if ((err as Error).name !== 'AbortError') ws.close(1011, (err as Error).message.slice(0, 120));
+  }
+  if (ws.readyState === ws.OPEN) ws.close(1000);
 }
