@@ -17,7 +17,8 @@ const victim = uniqueName('victim');
 const grouped = uniqueName('grouped');
 const ran = uniqueName('ran');
 const attachable = uniqueName('attachable');
-const names = [logger, shell, victim, grouped, ran, attachable];
+const doomed = uniqueName('doomed');
+const names = [logger, shell, victim, grouped, ran, attachable, doomed];
 
 beforeAll(async () => {
   engine = await startTestEngine();
@@ -78,6 +79,12 @@ describe(`the app in web mode against ${process.env.BERTH_APP_ENGINE ?? 'referen
     await page.locator(`[data-container="${victim}"][data-state="paused"]`).waitFor({ timeout: 15_000 });
     await docker(engine, 'unpause', victim);
     await page.locator(`[data-container="${victim}"][data-state="running"]`).waitFor({ timeout: 15_000 });
+  });
+
+  it('tells the person when a running container dies', async () => {
+    await docker(engine, 'run', '-d', '--name', doomed, engine.image, 'sh', '-c', 'sleep 1; exit 3');
+    await page.locator('.notice.error', { hasText: `${doomed} died with exit code 3` }).waitFor({ timeout: 20_000 });
+    expect(await row(doomed).getAttribute('data-state')).toBe('exited');
   });
 
   it('shows real log output and search finds a line', async () => {

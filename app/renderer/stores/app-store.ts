@@ -1,6 +1,7 @@
 // The renderer's state: what main pushed (containers, images, jobs, engine status, settings) and
 // what the person chose (view, selection, filter). One zustand store; components select slices.
 import { create } from 'zustand';
+import { containerNotices, jobNotice } from './notices.js';
 import type { BerthApi } from '../../shared/api.js';
 import type { ContainersChange, ContainerView, EngineStatus, ImageView, JobView, NetworkView, PullProgress, Settings, VolumeView } from '../../shared/views.js';
 
@@ -99,11 +100,21 @@ function sortContainers(list: ContainerView[]): ContainerView[] {
   return list.sort((a, b) => b.created - a.created || a.name.localeCompare(b.name));
 }
 
+/** A notice in the window, and a system notification when the person allowed them. */
+function tell(store: AppStore, kind: Notice['kind'], text: string): void {
+  store.getState().notify(kind, text);
+  if (typeof Notification !== 'undefined' && Notification.permission === 'granted' && document.hidden) new Notification('Berth', { body: text });
+}
+
 /** Loads the current state from main and keeps it current from main's events. */
 export function connectStore(store: AppStore, api: BerthApi): () => void {
   const set = store.setState;
   const offs = [
-    api.on('containers:changed', (change) => set((s) => ({ containers: applyContainersChange(s.containers, change) }))),
+    api.on('containers:changed', (change) => {
+      const before = store.getState().containers;
+      set({ containers: applyContainersChange(before, change) });
+      for (const text of containerNotices(before, change)) tell(store, 'error', text);
+    }),
     api.on('images:changed', (images) => set({ images })),
     api.on('volumes:changed', (volumes) => set({ volumes })),
     api.on('images:pull', (p) => {
@@ -119,7 +130,11 @@ export function connectStore(store: AppStore, api: BerthApi): () => void {
     api.on('networks:changed', (networks) => set({ networks })),
     api.on('engine:status', (engine) => set({ engine })),
     api.on('settings:changed', (settings) => set({ settings })),
-    api.on('jobs:changed', (job) => store.getState().receiveJob(job)),
+    api.on('jobs:changed', (job) => {
+      const notice = jobNotice(store.getState().jobs.find((j) => j.id === job.id), job);
+      store.getState().receiveJob(job);
+      if (notice) tell(store, notice.kind, notice.text);
+    }),
     api.on('jobs:reset', (jobs) => set({ jobs })),
     api.on('app:navigate', ({ containerId, tab }) => set({ view: { name: 'container', id: containerId, tab } })),
   ];
