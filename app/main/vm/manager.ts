@@ -1,7 +1,7 @@
 // The VM's lifecycle: start (boot, forward the API socket, wait for berthd's /_ping), stop
 // (graceful power-off through the control channel, then forced), restart, reset, status.
 // The Electron main process holds one VmManager; `berth vm` runs one in a supervisor process.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import type { PortForward, VmBackend, VmHandle } from './backend.js';
 import { vmPaths, type VmConfig, type VmPaths } from './config.js';
 import { consoleTail } from './console-log.js';
@@ -97,6 +97,7 @@ export class VmManager {
     if (other) {
       throw new Error(`the VM in ${this.config.stateDir} is already ${other.state} in another process (${other.owner === 'app' ? 'the Berth app' : '"berth vm"'}, pid ${other.ownerPid}): stop it there first`);
     }
+    rmSync(this.paths.consoleLog, { force: true }); // a stale log would mislead the diagnosis
     this.set('starting');
     const t0 = Date.now();
     try {
@@ -112,7 +113,8 @@ export class VmManager {
     } catch (err) {
       this.processOutput = this.handle?.processOutput() ?? '';
       await this.teardown(true);
-      this.set('failed', `the VM did not start: ${(err as Error).message}. The console log is ${this.paths.consoleLog}`);
+      const log = existsSync(this.paths.consoleLog) ? `. The console log is ${this.paths.consoleLog}` : '';
+      this.set('failed', `the VM did not start: ${(err as Error).message}${log}`);
       throw Object.assign(new Error(this.error!), { status: this.snapshot() });
     }
   }
