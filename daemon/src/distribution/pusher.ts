@@ -161,7 +161,6 @@ export class Pusher {
     const content = () => {
       const hash = createHash('sha256');
       let size = 0;
-      const gzip = createGzip({ level: zlib.Z_BEST_SPEED, chunkSize: 1 << 20 });
       const measure = new Transform({
         transform(chunk: Buffer, _e, cb) {
           hash.update(chunk);
@@ -176,7 +175,9 @@ export class Pusher {
       void tar.open().then((source) => {
         source.on('data', (c: Buffer) => progress.add(c.length));
         source.on('error', (e) => measure.destroy(e));
-        source.pipe(chooseLevel(gzip)).pipe(gzip).pipe(measure);
+        const gzip = adaptiveGzip();
+        gzip.on('error', (e) => measure.destroy(e));
+        source.pipe(gzip).pipe(measure);
       }, (err: Error) => measure.destroy(err));
       return measure as Readable;
     };
@@ -214,39 +215,41 @@ export class Pusher {
 const PROBE = 1 << 20;
 
 /**
- * Passes a layer's tar on to `gzip`, first holding back its first MiB to deflate it on trial: a
- * layer that does not shrink (already compressed files, random data) is stored in gzip framing,
- * which is as small and ten times as fast to make; others keep the fast level, since a push waits
- * on compression more than on the network.
+ * gzip whose level is chosen from the layer's first MiB, deflated on trial: a layer that does not
+ * shrink (already compressed files, random data) is stored in gzip framing, which is as small and
+ * ten times as fast to make; others get the fast level, since a push waits on compression more
+ * than on the network.
  */
-function chooseLevel(gzip: Gzip): Transform {
+function adaptiveGzip(): Transform {
   let held: Buffer[] = [];
   let heldSize = 0;
-  let decided = false;
-  const decide = (self: Transform, cb: (err?: Error | null) => void) => {
-    decided = true;
+  let gzip: Gzip | undefined;
+  const start = (self: Transform) => {
     const sample = Buffer.concat(held);
     held = [];
     const incompressible = sample.length >= 4096 && deflateRawSync(sample, { level: zlib.Z_BEST_SPEED }).length >= sample.length * 0.97;
-    const release = () => {
-      self.push(sample);
-      cb();
-    };
-    // zlib's deflateParams: the level changes before any byte was compressed (node's types lack it).
-    if (incompressible) (gzip as unknown as { params(level: number, strategy: number, cb: () => void): void }).params(zlib.Z_NO_COMPRESSION, zlib.Z_DEFAULT_STRATEGY, release);
-    else release();
+    gzip = createGzip({ level: incompressible ? zlib.Z_NO_COMPRESSION : zlib.Z_BEST_SPEED, chunkSize: 1 << 20 });
+    gzip.on('data', (d: Buffer) => self.push(d));
+    gzip.on('error', (e) => self.destroy(e));
+    return gzip.write(sample);
+  };
+  const write = (self: Transform, chunk: Buffer | undefined, cb: (err?: Error | null) => void) => {
+    const ok = gzip ? (chunk ? gzip.write(chunk) : true) : start(self);
+    if (ok) cb();
+    else gzip!.once('drain', () => cb());
   };
   return new Transform({
     transform(chunk: Buffer, _e, cb) {
-      if (decided) return cb(null, chunk);
+      if (gzip) return write(this, chunk, cb);
       held.push(chunk);
       heldSize += chunk.length;
       if (heldSize < PROBE) return cb();
-      decide(this, cb);
+      write(this, undefined, cb);
     },
     flush(cb) {
-      if (decided) return cb();
-      decide(this, cb);
+      if (!gzip) start(this);
+      gzip!.once('end', () => cb());
+      gzip!.end();
     },
   });
 }
