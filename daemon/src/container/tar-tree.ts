@@ -84,6 +84,8 @@ export interface UnpackOptions {
 export async function unpackInto(tar: Readable, root: string, o: UnpackOptions): Promise<void> {
   const ex = tarExtract();
   const done = pipeline(tar, ex);
+  // A refusal below ends the loop early; the pipeline's own "premature close" is not the error.
+  done.catch(() => undefined);
   for await (const e of ex) {
     const h = e.header;
     const rel = cleanName(h.name);
