@@ -1,7 +1,6 @@
 // The app's engine client against a real engine (BERTH_APP_ENGINE): version negotiation, the
 // multiplexed log stream, hijacked exec with and without a tty, the events stream, and errors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Duplex } from 'node:stream';
 import { EngineClient } from '../../app/main/engine/engine-client';
 import { parseEndpoint } from '../../app/main/engine/endpoint';
 import { EngineError } from '../../app/main/engine/engine-error';
@@ -29,7 +28,7 @@ afterAll(async () => {
 });
 
 /** Collects a stream until it ends, demultiplexed unless raw. */
-async function collect(stream: AsyncIterable<Buffer | string> & Partial<Duplex>, raw = false): Promise<{ stdout: string; stderr: string }> {
+async function collect(stream: AsyncIterable<Buffer | string>, raw = false): Promise<{ stdout: string; stderr: string }> {
   const demux = new MultiplexedStreamDecoder();
   const out = { stdout: '', stderr: '' };
   for await (const chunk of stream) {

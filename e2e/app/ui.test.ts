@@ -45,16 +45,20 @@ afterAll(async () => {
 
 const row = (name: string) => page.locator(`[data-container="${name}"]`);
 
-/** Reads every line of the xterm buffer (what the terminal holds, not just what is drawn). */
+/**
+ * Reads every line of the xterm buffer (what the terminal holds, not just what is drawn). The
+ * TerminalPanel hangs its Terminal on the element; the script runs in the page (written as a
+ * string because this file is type-checked without the DOM library).
+ */
 function terminalText(): Promise<string> {
-  return page.evaluate(() => {
-    const el = document.querySelector('.terminal-panel:not([hidden]) [data-testid=terminal]') as (HTMLElement & { terminal?: { buffer: { active: { length: number; getLine(i: number): { translateToString(trim: boolean): string } | undefined } } } }) | null;
-    const buffer = el?.terminal?.buffer.active;
+  return page.evaluate<string>(`(() => {
+    const el = document.querySelector('.terminal-panel:not([hidden]) [data-testid=terminal]');
+    const buffer = el && el.terminal && el.terminal.buffer.active;
     if (!buffer) return '';
-    const lines: string[] = [];
+    const lines = [];
     for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i)?.translateToString(true) ?? '');
-    return lines.join('\n');
-  });
+    return lines.join('\\n');
+  })()`);
 }
 
 describe(`the app in web mode against ${process.env.BERTH_APP_ENGINE ?? 'reference'}`, () => {
@@ -205,7 +209,7 @@ describe(`the app in web mode against ${process.env.BERTH_APP_ENGINE ?? 'referen
   it('switches to the dark theme', async () => {
     await page.getByRole('button', { name: /^Containers/ }).click();
     await page.getByLabel('Theme').selectOption('dark');
-    await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await expect.poll(() => page.locator('html').getAttribute('data-theme')).toBe('dark');
     await screenshot(page, 'containers-dark');
   });
 });
