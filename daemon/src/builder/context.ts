@@ -1,19 +1,23 @@
 // The build context: the tar (plain or compressed) that `POST /build` streams, unpacked into a
 // private directory under the data root as it arrives (never held in memory), with .dockerignore
-// applied. The unpacking refuses entries that would escape the directory, as layer unpacking does.
-// Content hashes of the files COPY and ADD use are computed on demand, for the build cache.
+// applied. Each file's content hash is taken while it is written, so the build cache never reads
+// the context twice. Entries that would land outside the directory (`..`, a path through a
+// symlink the archive made) are refused, as layer unpacking refuses them.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { link, lstat, mkdir, readdir, readFile, readlink, rm, symlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { extract as tarExtract, type Headers } from 'tar-stream';
 import { decompressed } from '../graph/compression';
-import { extractLayer } from '../drivers/graph/extract';
 import { DockerIgnore } from './dockerignore';
 import { invalidParameter, notFound } from '../errors';
 
 export class BuildContext {
   private readonly hashes = new Map<string, string>();
+  /** sha256 of each regular file's bytes, taken as it was unpacked. */
+  private contentHashes = new Map<string, string>();
 
   private constructor(readonly root: string, readonly ignore: DockerIgnore) {}
 
@@ -22,7 +26,7 @@ export class BuildContext {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     try {
       const tar = await decompressed(body);
-      await extractLayer(tar, dir, 'delete', signal);
+      const contentHashes = await unpack(tar, dir, signal);
       const ignoreText = await readFile(path.join(dir, '.dockerignore'), 'utf8').catch(() => '');
       let ignore: DockerIgnore;
       try {
@@ -31,6 +35,7 @@ export class BuildContext {
         throw invalidParameter(`failed to parse .dockerignore: ${(err as Error).message}`);
       }
       const ctx = new BuildContext(dir, ignore);
+      ctx.contentHashes = contentHashes;
       return ctx;
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
@@ -106,7 +111,9 @@ export class BuildContext {
         h.update(`${name}\0${await this.hash(rel ? `${rel}/${name}` : name)}\n`);
       }
     } else if (st.isFile()) {
-      for await (const chunk of createReadStream(full)) h.update(chunk as Buffer);
+      const known = this.contentHashes.get(rel);
+      if (known) h.update(known);
+      else h.update(await fileHash(full));
     }
     const digest = h.digest('hex');
     this.hashes.set(rel, digest);
@@ -116,4 +123,97 @@ export class BuildContext {
   async remove(): Promise<void> {
     await rm(this.root, { recursive: true, force: true });
   }
+}
+
+async function fileHash(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+const refuse = (why: string) => invalidParameter(`refusing to unpack the build context: ${why}`);
+
+/**
+ * Unpacks the context tar into `root`; returns the content hash of every regular file. Owners are
+ * not kept (COPY and ADD give files to root or to --chown); modes and mtimes are.
+ */
+async function unpack(tar: Readable, root: string, signal?: AbortSignal): Promise<Map<string, string>> {
+  const hashes = new Map<string, string>();
+  const symlinks = new Set<string>();
+  const dirs = new Set<string>(['']);
+  /** Names already unpacked: only those need clearing first (a later entry replaces an earlier one). */
+  const seen = new Set<string>();
+  const extract = tarExtract();
+  const inside = (name: string): string => {
+    const normal = path.posix.normalize('/' + name.replace(/\\/g, '/'));
+    const rel = normal === '/' ? '' : normal.slice(1).replace(/\/$/, '');
+    if (name.split('/').includes('..') && path.posix.normalize(name).startsWith('..')) throw refuse(`${name} points outside the context`);
+    // A path through a symlink the archive planted could write anywhere.
+    const parts = rel.split('/');
+    for (let i = 1; i < parts.length; i++) if (symlinks.has(parts.slice(0, i).join('/'))) throw refuse(`${name} goes through a symlink`);
+    return rel;
+  };
+  const ensureParent = async (rel: string) => {
+    const parent = path.posix.dirname(rel);
+    if (parent === '.' || dirs.has(parent)) return;
+    await mkdir(path.join(root, parent), { recursive: true, mode: 0o755 });
+    for (let p = parent; p !== '.' && !dirs.has(p); p = path.posix.dirname(p)) dirs.add(p);
+  };
+  const consume = async (header: Headers, stream: Readable) => {
+    const rel = inside(header.name);
+    const full = path.join(root, rel);
+    const mode = (header.mode ?? 0o644) & 0o7777;
+    if (rel === '' || (header.type !== 'file' && header.type !== 'contiguous-file')) stream.resume();
+    if (rel === '') return;
+    await ensureParent(rel);
+    // Never write through what an earlier entry of the same name left (a symlink above all).
+    if (seen.has(rel) && header.type !== 'directory') await rm(full, { force: true, recursive: true });
+    seen.add(rel);
+    switch (header.type) {
+      case 'directory':
+        await mkdir(full, { recursive: true, mode: mode | 0o700 });
+        dirs.add(rel);
+        break;
+      case 'file':
+      case 'contiguous-file': {
+        const h = createHash('sha256');
+        stream.on('data', (chunk: Buffer) => h.update(chunk));
+        await pipeline(stream, createWriteStream(full, { mode }));
+        hashes.set(rel, h.digest('hex'));
+        if (header.mtime) await utimes(full, header.mtime, header.mtime);
+        return;
+      }
+      case 'symlink':
+        await symlink(header.linkname ?? '', full);
+        symlinks.add(rel);
+        break;
+      case 'link': {
+        const target = inside(header.linkname ?? '');
+        await link(path.join(root, target), full);
+        const known = hashes.get(target);
+        if (known) hashes.set(rel, known);
+        break;
+      }
+      default:
+        // Devices, fifos and extended headers have no place in a build context.
+        break;
+    }
+  };
+  const done = (async () => {
+    for await (const entry of extract) {
+      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('cancelled');
+      await consume(entry.header, entry as unknown as Readable);
+    }
+  })();
+  try {
+    await Promise.all([pipeline(tar, extract), done]);
+  } catch (err) {
+    extract.destroy();
+    tar.destroy();
+    if (err instanceof Error && /Unexpected end of data|Invalid tar header/i.test(err.message)) {
+      throw invalidParameter(`the build context is not a valid tar archive: ${err.message}`);
+    }
+    throw err;
+  }
+  return hashes;
 }
