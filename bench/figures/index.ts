@@ -4,5 +4,6 @@ import { systemFigures } from './system';
 import { vmFigures } from './vm';
 import { imageFigures } from './images';
 import { distributionFigures } from './distribution';
+import { buildFigures } from './build';
 
-export const figures: Figure[] = [...systemFigures, ...imageFigures, ...distributionFigures, ...vmFigures];
+export const figures: Figure[] = [...systemFigures, ...imageFigures, ...distributionFigures, ...buildFigures, ...vmFigures];
