@@ -344,6 +344,12 @@ describe.skipIf(!usable)('lifecycle commands', () => {
     expect((await ok(b, 'ps', '-a', '--filter', 'ancestor=busybox', '-q')).split('\n')).toHaveLength(3);
     expect(await ok(b, 'ps', '-a', '--last', '1', '--format', '{{.Names}}')).toBe('lab3');
     expect(await ok(b, 'ps', '--format', '{{.Command}}')).toBe('"sleep 1000"');
+    await ok(b, 'exec', 'lab1', 'dd', 'if=/dev/zero', 'of=/tmp/big', 'bs=1024', 'count=1024');
+    const [rw, rootFs] = (await ok(b, 'inspect', '-s', '-f', '{{.SizeRw}} {{.SizeRootFs}}', 'lab1')).split(' ').map(Number);
+    expect(rw).toBeGreaterThanOrEqual(1 << 20);
+    expect(rw).toBeLessThan((1 << 20) + 64 * 1024);
+    expect(rootFs).toBeGreaterThan(rw! + 500_000);
+    expect(await ok(b, 'ps', '-s', '--filter', 'name=lab1', '--format', '{{.Size}}')).toMatch(/^1\.0\dMB \(virtual [\d.]+[kM]B\)$/);
     const info = await ok(b, 'info', '--format', '{{.Containers}} {{.ContainersRunning}} {{.ContainersStopped}}');
     expect(info).toBe('3 1 2');
   });

@@ -40,6 +40,10 @@ export async function openContainers(o: { engine: Engine; graph: Graph; dataRoot
         const config = await graph.images.config(record.id);
         return { id: record.id, config: (config.config ?? {}) as ImageRuntimeConfig, topLayer: record.chainId ? record.chainId.replace(/^sha256:/, '') : undefined };
       },
+      size(id) {
+        const record = graph.images.get(id);
+        return record ? graph.size(record) : 0;
+      },
     },
   });
   const execs = new Execs(containers);

@@ -4,6 +4,7 @@
 // re-adopts running containers when berthd starts again (live restore).
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { EventBus } from '../engine/events';
 import type { Logger } from '../log';
@@ -31,6 +32,8 @@ import type { EndpointRequest } from '../drivers/network/network-driver';
 export interface ImageResolver {
   /** 404 `No such image: <ref>` when absent. */
   resolve(ref: string): Promise<{ id: string; config: ImageRuntimeConfig; topLayer?: string }>;
+  /** Bytes of an image's unpacked layers (SizeRootFs counts them). */
+  size(id: string): number;
 }
 
 export interface ContainersOptions {
@@ -77,6 +80,28 @@ export class Containers {
 
   get graph(): GraphDriver {
     return this.o.graph;
+  }
+
+  /**
+   * SizeRw and SizeRootFs of `docker ps -s` and inspect --size: the bytes of the files in the
+   * container's writable layer, and those plus its image's.
+   */
+  async sizes(c: Container): Promise<{ rw: number; rootFs: number }> {
+    const upper = c.record.GraphDriver.Data?.UpperDir;
+    let rw = 0;
+    if (upper) {
+      rw = await treeSize(upper);
+    } else {
+      // vfs: the rootfs is a full copy; count what changed against the image.
+      const changes = await this.o.graph.changes(c.id).catch(() => []);
+      const rootfs = c.record.BaseFS;
+      for (const ch of changes) {
+        if (ch.Kind === 2 || !rootfs) continue;
+        const st = await lstat(path.join(rootfs, ch.Path)).catch(() => undefined);
+        if (st?.isFile()) rw += st.size;
+      }
+    }
+    return { rw, rootFs: rw + this.o.images.size(c.record.Image) };
   }
 
   get log(): Logger {
@@ -619,6 +644,28 @@ export class Containers {
   static everStarted(c: Container): boolean {
     return c.state.StartedAt !== ZERO_TIME;
   }
+}
+
+/** Bytes of the regular files below `dir`, hard links counted once. */
+async function treeSize(dir: string): Promise<number> {
+  const seen = new Set<number>();
+  let total = 0;
+  const walk = async (d: string): Promise<void> => {
+    const entries = await readdir(d, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) {
+        const st = await lstat(p).catch(() => undefined);
+        if (st && !seen.has(st.ino)) {
+          seen.add(st.ino);
+          total += st.size;
+        }
+      }
+    }
+  };
+  await walk(dir);
+  return total;
 }
 
 function parseByteSize(raw: string): number {

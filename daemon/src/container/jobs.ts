@@ -91,10 +91,7 @@ function withoutMountpoints(changes: Change[]): Change[] {
 }
 
 export function registerContainerJobs(engine: Engine, containers: Containers, execs: Execs, imageIds: (ref: string) => string[]): void {
-  const size = async (id: string) => {
-    const changes = await containers.graph.changes(id).catch(() => []);
-    return { rw: changes.length, rootFs: 0 };
-  };
+  const size = (id: string) => containers.sizes(containers.get(id));
   engine.register('container.create', async (job) => containers.create(job.args));
   engine.register('container.list', async (job) => {
     const list = listContainers(containers.store.list(), { ...job.args, imageIds, find: (ref) => containers.store.find(ref) });
