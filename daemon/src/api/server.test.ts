@@ -27,6 +27,8 @@ const router = new Router([
       const stream = ctx.hijack('application/vnd.docker.multiplexed-stream');
       stream.input!.on('data', (c: Buffer) => stream.output.write(frame(StreamType.Stdout, c)));
       stream.input!.on('end', () => stream.closeWrite());
+      // The hijack holds input until the handler is ready for it.
+      stream.input!.resume();
     },
   },
 ]);
