@@ -137,7 +137,7 @@ export class Daemon {
       imageCount: () => graph.images.list().length,
       storageDriver: () => ({ name: graph.driver.name, status: graph.driver.status() }),
       runtimes,
-      diskUsage: async (types) => ({ LayersSize: 0, Images: [], Containers: [], Volumes: types.has('volume') ? await volumes.usage() : [], BuildCache: [], ...(types.has('image') ? await imageDiskUsage(graph) : {}) }),
+      diskUsage: async (types) => ({ LayersSize: 0, Images: [], Containers: types.has('container') ? await containers.diskUsage() : [], Volumes: types.has('volume') ? await volumes.usage() : [], BuildCache: [], ...(types.has('image') ? await imageDiskUsage(graph) : {}) }),
       securityOptions: () => [],
     };
     registerSystemJobs(this.engine, sources);

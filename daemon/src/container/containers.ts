@@ -24,6 +24,7 @@ import { setPaused, setRemoving, setRestarting, setRunning, setStartFailed, setS
 import { parseSignal, SIGKILL, SIGTERM } from './signals';
 import { HealthMonitor } from './health';
 import { applyCgroupResources } from './cgroup-update';
+import { listItem } from './views';
 import type { ContainerConfig, HostConfig, ImageRuntimeConfig } from './types';
 import { ContainerAttachments, mergeMounts, type PreparedAttachments } from '../drivers/attachments';
 import type { EndpointRequest } from '../drivers/network/network-driver';
@@ -102,6 +103,11 @@ export class Containers {
       }
     }
     return { rw, rootFs: rw + this.o.images.size(c.record.Image) };
+  }
+
+  /** `docker system df`'s container entries: list items with their sizes. */
+  async diskUsage(): Promise<Record<string, unknown>[]> {
+    return Promise.all(this.store.list().map(async (c) => listItem(c, await this.sizes(c), this.attachments)));
   }
 
   get log(): Logger {
