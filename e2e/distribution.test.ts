@@ -353,6 +353,49 @@ describe('distribution: docker pull and push against a local registry', () => {
     berthd = await startBerthd({ dataRoot: berthd.dataRoot });
     expect(stored(berthd)).toEqual(before);
   });
+
+  it('survives a berthd killed mid-pull: the next start keeps nothing of it', async () => {
+    const before = stored(berthd);
+    let killed: Promise<unknown> | undefined;
+    await apiPull(berthd.socket, `${R}/multilayer`, 'latest', undefined, (m) => {
+      if (m.status === 'Downloading' && !killed) killed = berthd.stop({ keepState: true, signal: 'SIGKILL' });
+    }).catch(() => undefined);
+    await killed;
+    keptDirs.push(berthd.dir);
+    berthd = await startBerthd({ dataRoot: berthd.dataRoot });
+    expect((await docker(berthd.env, 'image', 'inspect', `${R}/multilayer`)).code).not.toBe(0);
+    expect(stored(berthd)).toEqual(before);
+  });
+
+  it('pulls every tag of a repository with -a, and says so in one last line', async () => {
+    for (const tag of ['one', 'two']) {
+      await new Promise<void>((resolve, reject) => execFile('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${fixtures.hello.ociLayout}:latest`, `docker://${R}/tags:${tag}`], (err, _o, stderr) => (err ? reject(new Error(stderr)) : resolve())));
+    }
+    const all = await docker(berthd.env, 'pull', '-a', `${R}/tags`);
+    expect(all.stderr).toBe('');
+    expect(all.stdout).toContain('one: Pulling from tags');
+    expect(all.stdout).toContain('two: Pulling from tags');
+    expect(all.stdout).toContain(`Status: Downloaded newer image for ${R}/tags\n`);
+    const tags = await docker(berthd.env, 'images', '--format', '{{.Tag}}', `${R}/tags`);
+    expect(tags.stdout.trim().split('\n').sort()).toEqual(['one', 'two']);
+  });
+
+  it('pulls docker.io images through registry-mirrors, and publishes the pull event', async () => {
+    await new Promise<void>((resolve, reject) => execFile('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${fixtures.busybox.ociLayout}:latest`, `docker://${R}/library/busybox:latest`], (err, _o, stderr) => (err ? reject(new Error(stderr)) : resolve())));
+    const mirrored = await startBerthd({ config: { 'registry-mirrors': [`http://${R}`] } });
+    try {
+      const since = Math.floor(Date.now() / 1000) - 1;
+      const pulled = await docker(mirrored.env, 'pull', 'busybox');
+      expect(pulled.stderr).toBe('');
+      expect(pulled.stdout).toContain('latest: Pulling from library/busybox');
+      expect(pulled.stdout).toContain('Status: Downloaded newer image for busybox:latest');
+      expect((await docker(mirrored.env, 'images', '--format', '{{.Repository}}:{{.Tag}}')).stdout.trim()).toBe('busybox:latest');
+      const events = await docker(mirrored.env, 'events', '--since', String(since), '--until', String(Math.ceil(Date.now() / 1000) + 1), '--format', '{{.Type}} {{.Action}} {{.Actor.ID}} {{index .Actor.Attributes "name"}}');
+      expect(events.stdout).toContain('image pull busybox:latest busybox');
+    } finally {
+      await mirrored.stop();
+    }
+  });
 });
 
 async function fetchManifest(registry: string, name: string): Promise<{ layers: { digest: string; size: number }[] }> {

@@ -12,7 +12,7 @@ import { DistributionMetadata } from './metadata';
 import { login, type LoginResult } from './login';
 import { search, HUB_INDEX, type SearchResult } from './search';
 import { RegistrySession } from './registry-client';
-import { formatPlatform, hostPlatform, parsePlatform, selectPlatform, type Platform } from './manifest';
+import { formatPlatform, parsePlatform, type Platform } from './manifest';
 import { translatePullError } from './puller';
 import type { AuthConfig } from './auth';
 import { parseReference, referenceWithTag } from '../graph/reference';
@@ -59,7 +59,8 @@ export class Distribution {
 
   register(): void {
     this.engine.register('image.pull', async (job) => {
-      const ref = parseReference(job.args.reference);
+      // Without tag or digest (docker pull -a), every tag of the repository.
+      const ref = parseReference(job.args.reference, null);
       const platform = job.args.platform ? parsePlatform(job.args.platform) : undefined;
       const refs = ref.tag || ref.digest ? [ref] : await this.allTags(ref, job.args.auth, job.signal);
       let updated = false;
@@ -131,14 +132,7 @@ export class Distribution {
     });
     const Descriptor = { mediaType: fetched.mediaType, digest: fetched.digest, size: fetched.body.length };
     if (fetched.manifest.kind === 'list') {
-      const platforms = fetched.manifest.manifests.filter((d) => d.platform).map((d) => d.platform!);
-      // Validates that the host's platform is served, as a pull would need it (the error is not fatal here).
-      try {
-        selectPlatform(fetched.manifest, hostPlatform());
-      } catch {
-        // dockerd lists the platforms whatever the host.
-      }
-      return { Descriptor, Platforms: platforms };
+      return { Descriptor, Platforms: fetched.manifest.manifests.filter((d) => d.platform).map((d) => d.platform!) };
     }
     const config = JSON.parse((await session.blobBytes(fetched.manifest.config, { signal })).toString('utf8')) as Partial<Platform> & { 'os.version'?: string };
     const platform: Platform = { architecture: config.architecture ?? '', os: config.os ?? '' };

@@ -76,9 +76,6 @@ class Slots {
   constructor(n: number) {
     this.free = Math.max(1, n);
   }
-  get available(): boolean {
-    return this.free > 0;
-  }
   async take(): Promise<void> {
     if (this.free > 0) {
       this.free--;
