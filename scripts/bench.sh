@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-npx esbuild bench/run.ts --bundle --platform=node --format=esm --target=node20 --outfile=dist/bench.mjs \
+npx esbuild bench/run.ts --bundle --platform=node --format=esm --target=node20 --outfile=dist/bench.mjs --external:playwright-core \
   --banner:js="import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);" --log-level=warning
 node dist/bench.mjs "$@"

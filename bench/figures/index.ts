@@ -5,5 +5,6 @@ import { vmFigures } from './vm';
 import { imageFigures } from './images';
 import { distributionFigures } from './distribution';
 import { buildFigures } from './build';
+import { appFigures } from './app';
 
-export const figures: Figure[] = [...systemFigures, ...imageFigures, ...distributionFigures, ...buildFigures, ...vmFigures];
+export const figures: Figure[] = [...systemFigures, ...imageFigures, ...distributionFigures, ...buildFigures, ...vmFigures, ...appFigures];

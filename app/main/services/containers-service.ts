@@ -25,6 +25,7 @@ export class ContainersService {
   private generation = 0;
 
   constructor(private readonly engine: EngineService, emit: Emit) {
+    // A few milliseconds gather a burst (compose up, a resync) without delaying a single change.
     this.publish = coalesce(() => {
       const { reset, upsert, remove } = this.pending;
       this.pending = { reset: false, upsert: new Set(), remove: new Set() };
@@ -34,7 +35,7 @@ export class ContainersService {
       }
       const rows = [...upsert].map((id) => this.byId.get(id)).filter((c): c is ContainerView => c !== undefined);
       emit('containers:changed', { upsert: rows, remove: [...remove].filter((id) => !this.byId.has(id)) });
-    });
+    }, 4);
     engine.subscribe({
       reset: () => {
         this.generation++;
@@ -103,6 +104,13 @@ export class ContainersService {
     if (action.startsWith('exec_') || action === 'top' || action === 'resize') return;
     if (action === 'destroy') this.delete(id);
     const expected = stateAfter[action];
+    // Show what the event itself says at once (the new state, a new name); the refresh below
+    // then brings the engine's status line and times.
+    const current = this.byId.get(id);
+    const renamed = action === 'rename' ? event.Actor?.Attributes?.name?.replace(/^\//, '') : undefined;
+    if (current && ((expected && expected !== current.state) || (renamed && renamed !== current.name))) {
+      this.set({ ...current, state: (expected as ContainerView['state'] | undefined) ?? current.state, name: renamed ?? current.name });
+    }
     const running = this.refreshing.get(id);
     if (running) {
       running.dirty = true;
