@@ -441,6 +441,9 @@ describe.skipIf(!usable)('live restore', () => {
       await ok(d, 'run', '-dit', '--name', 'survivor', 'busybox', 'sh');
       await ok(d, 'run', '-d', '--name', 'ticker', 'busybox', 'sh', '-c', 'i=0; while true; do echo t$i; i=$((i+1)); sleep 0.1; done');
       await ok(d, 'run', '-d', '--name', 'leaver', 'busybox', 'sh', '-c', 'sleep 1; exit 42');
+      await ok(d, 'run', '-d', '--name', 'phoenix', '--restart', 'always', 'busybox', 'sh', '-c', 'sleep 1; exit 1');
+      await ok(d, 'run', '-d', '--name', 'parked', '--restart', 'unless-stopped', 'busybox', 'sleep', '1000');
+      await ok(d, 'stop', '-t', '0', 'parked');
       const pid = await ok(d, 'inspect', '-f', '{{.State.Pid}}', 'survivor');
       await d.stop({ keepState: true, signal: 'SIGKILL' });
       await sleep(1500);
@@ -448,6 +451,9 @@ describe.skipIf(!usable)('live restore', () => {
       const s = second;
       expect(await ok(s, 'inspect', '-f', '{{.State.Running}} {{.State.Pid}}', 'survivor')).toBe(`true ${pid}`);
       expect(await ok(s, 'inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'leaver')).toBe('exited 42');
+      // The restart policy applies to what exited while berthd was away; a stopped unless-stopped stays stopped.
+      await until('phoenix restarted', async () => Number(await ok(s, 'inspect', '-f', '{{.RestartCount}}', 'phoenix')) >= 1);
+      expect(await ok(s, 'inspect', '-f', '{{.State.Running}}', 'parked')).toBe('false');
       const follow = docker(s, 'logs', '-f', '--tail', '1', 'ticker');
       await sleep(600);
       await ok(s, 'stop', '-t', '1', 'ticker');

@@ -591,7 +591,8 @@ export class Containers {
       const found = byId.get(c.id);
       byId.delete(c.id);
       try {
-        if (found?.task && (found.status === 'running' || found.status === 'created') && c.state.Running) {
+        // A task that runs is adopted, even when berthd died before recording its start.
+        if (found?.task && (found.status === 'running' || found.status === 'created')) {
           this.tasks.set(c.id, found.task);
           if (found.status === 'created') {
             // berthd died between create and start: finish what it began.
@@ -599,7 +600,7 @@ export class Containers {
           }
           const runtimeState = await found.task.state().catch(() => undefined);
           if (runtimeState) setPaused(c.state, runtimeState.status === 'paused');
-          if (c.state.Restarting) setRunning(c.state, found.task.pid);
+          if (c.state.Restarting || !c.state.Running) setRunning(c.state, found.task.pid);
           c.state.Pid = found.task.pid || c.state.Pid;
           this.store.save(c);
           this.monitor(c, found.task);
@@ -617,7 +618,11 @@ export class Containers {
           continue;
         }
         if (found?.status === 'lost' || (found && !found.task)) await this.o.exec.cleanupLost(c.id).catch(() => undefined);
-        if (c.state.Running) {
+        if (c.state.Restarting) {
+          // berthd stopped during a restart back-off: the exit it recorded stands; the policy resumes below.
+          setStopped(c.state, { exitCode: c.state.ExitCode, at: new Date(c.state.FinishedAt) });
+          this.store.save(c);
+        } else if (c.state.Running) {
           setStopped(c.state, { exitCode: 255, error: 'the container\'s monitor (shim) was gone when berthd started' });
           await this.o.graph.unmount(c.id).catch(() => undefined);
           this.store.save(c);
