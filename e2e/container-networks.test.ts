@@ -80,7 +80,7 @@ describe.skipIf(!wired)('containers on networks and volumes', () => {
       await docker(berthd, 'network', 'rm', n);
     }
     // Nothing of the removed containers remains on the default bridge.
-    expect(await bridgePorts(names.bridge)).toEqual([]);
+    expect(await until(() => bridgePorts(names.bridge), (p) => p.length === 0)).toEqual([]);
   });
 
   afterAll(async () => {
@@ -150,7 +150,7 @@ describe.skipIf(!wired)('containers on networks and volumes', () => {
       const err = await dockerFails(berthd, 'run', '-d', '--name', 'clash', '-p', `127.0.0.1:${port}:80`, 'busybox', 'sleep', '60');
       expect(err).toContain(`Bind for 127.0.0.1:${port} failed: port is already allocated`);
       expect((await docker(berthd, 'inspect', '--format', '{{.State.Running}}', 'clash')).stdout.trim()).toBe('false');
-      expect(await bridgePorts(names.bridge)).toEqual(before);
+      expect(await until(() => bridgePorts(names.bridge), (p) => p.length === before.length)).toEqual(before);
       expect((await run('nft', ['list', 'chain', 'inet', names.table, 'published'], { encoding: 'utf8' })).stdout).not.toContain(`dport ${port} `);
     } finally {
       holder.close();

@@ -4,7 +4,8 @@ import { systemFigures } from './system';
 import { vmFigures } from './vm';
 import { imageFigures } from './images';
 import { distributionFigures } from './distribution';
+import { networkFigures } from './network';
 import { buildFigures } from './build';
 import { appFigures } from './app';
 
-export const figures: Figure[] = [...systemFigures, ...imageFigures, ...distributionFigures, ...buildFigures, ...vmFigures, ...appFigures];
+export const figures: Figure[] = [...systemFigures, ...imageFigures, ...distributionFigures, ...networkFigures, ...buildFigures, ...vmFigures, ...appFigures];

@@ -74,6 +74,16 @@ async function ourLinks(): Promise<string[]> {
   return links.filter((l) => l.ifname === bridgeName || l.ifname.startsWith('br-') && l.ifname.length === 15 && createdBridges.has(l.ifname) || createdVeths.has(l.ifname)).map((l) => l.ifname);
 }
 const createdBridges = new Set<string>();
+
+/** Veths of a destroyed namespace leave in the kernel's own time (milliseconds): poll a little. */
+async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
+  let v = await fn();
+  for (let i = 0; i < 100 && !ok(v); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    v = await fn();
+  }
+  return v;
+}
 const createdVeths = new Set<string>();
 
 describe('NetworkManager on the real kernel', () => {
@@ -189,7 +199,7 @@ describe('NetworkManager on the real kernel', () => {
     const before = (await command('ip', ['-j', 'link', 'show', 'master', bridgeName])).stdout;
     await expect(m.prepare(cid('c'), path.join(root, 'etc-c'))).rejects.toThrow(`Bind for 127.0.0.1:${port} failed: port is already allocated`);
     holder.close();
-    expect((await command('ip', ['-j', 'link', 'show', 'master', bridgeName])).stdout).toBe(before);
+    expect(await eventually(async () => (await command('ip', ['-j', 'link', 'show', 'master', bridgeName])).stdout, (v) => v === before)).toBe(before);
     expect(readdirSync(path.join(root, 'exec', 'netns'))).not.toContain(cid('c'));
     expect(m.settings(cid('c')).Networks.bridge!.IPAddress).toBe('');
     await m.remove(cid('c'));
@@ -236,7 +246,7 @@ describe('NetworkManager on the real kernel', () => {
     await m.removeNetwork('appnet');
     expect(readdirSync(path.join(root, 'exec', 'netns'))).toEqual([]);
     await m.shutdown();
-    expect(await ourLinks()).toEqual([]);
+    expect(await eventually(ourLinks, (l) => l.length === 0)).toEqual([]);
     expect((await command('nft', ['list', 'table', 'inet', table])).code).not.toBe(0);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(root);
   });

@@ -82,6 +82,16 @@ export class NetworkManager implements NetworkDriver {
       for (const n of this.store.networks()) this.networks.set(n.Id, n);
       for (const s of this.store.sandboxes()) this.sandboxes.set(s.id, s);
       await this.ensurePredefined();
+      // Who holds which address is rebuilt from the containers' records, so handing an address
+      // out or back costs no write of the network's record.
+      for (const n of this.networks.values()) {
+        const gateway = n.IPAM.Config[0]?.Gateway;
+        n.used = gateway ? { [gateway]: 'gateway' } : {};
+        for (const sb of this.sandboxes.values()) {
+          const ep = sb.endpoints[n.Id];
+          if (ep?.ip) n.used[ep.ip] = ep.endpointId;
+        }
+      }
       for (const n of this.networks.values()) if (n.bridge) await this.bringUp(n);
       // Sandboxes whose namespace did not survive (a reboot) are no longer wired.
       for (const sb of this.sandboxes.values()) {
@@ -504,7 +514,8 @@ export class NetworkManager implements NetworkDriver {
           sb.published = opened.published;
         }
         this.writeEtc(sb);
-        await this.applyFirewall();
+        // The rules depend on containers only through their published ports.
+        if (sb.published && sb.published.length > 0) await this.applyFirewall();
         this.store.saveSandbox(sb);
       } catch (err) {
         await this.unwire(sb).catch(() => undefined);
@@ -524,7 +535,6 @@ export class NetworkManager implements NetworkDriver {
     const ip = allocate(alloc, ep.endpointId, ep.ipv4);
     n.used = alloc.used;
     n.last = alloc.last;
-    this.saveNetwork(n);
     const used = new Set(Object.values(sb.endpoints).map((e) => e.ifname).filter(Boolean));
     let k = 0;
     while (used.has(`eth${k}`)) k++;
@@ -544,20 +554,18 @@ export class NetworkManager implements NetworkDriver {
       });
     } catch (err) {
       release(alloc, ep.endpointId);
-      this.saveNetwork(n);
       ep.ifname = ep.hostVeth = ep.macAddress = undefined;
       throw err;
     }
     ep.ip = ip;
   }
 
-  private async unwireEndpoint(ep: EndpointState): Promise<void> {
-    if (ep.hostVeth) await deleteLink(ep.hostVeth).catch(() => undefined);
+  /** `keepLink`: the namespace is about to go, and its veths with it (the kernel's work, not ours). */
+  private async unwireEndpoint(ep: EndpointState, keepLink = false): Promise<void> {
+    if (ep.hostVeth && !keepLink) await deleteLink(ep.hostVeth).catch(() => undefined);
     const n = this.networks.get(ep.networkId);
     if (n?.used) {
-      const alloc = { subnet: '', gateway: '', used: n.used };
-      release(alloc, ep.endpointId);
-      this.saveNetwork(n);
+      release({ subnet: '', gateway: '', used: n.used }, ep.endpointId);
     }
     ep.ip = ep.hostVeth = ep.ifname = ep.macAddress = undefined;
   }
@@ -567,17 +575,21 @@ export class NetworkManager implements NetworkDriver {
     const proxies = this.proxies.get(sb.id);
     if (proxies) await closePorts(proxies);
     this.proxies.delete(sb.id);
-    const wasWired = sb.netns !== undefined;
+    const hadPorts = (sb.published ?? []).length > 0;
+    // Unmounting the namespace destroys it and its veths in the kernel's own time (a few ms),
+    // where `ip link del` waits about 30 ms per veth for the kernel to synchronise.
+    const namespaceGoes = sb.netns !== undefined && !sb.mode.startsWith('container:') && existsSync(sb.netns);
     for (const ep of Object.values(sb.endpoints)) {
       const live = ep.ip !== undefined;
-      await this.unwireEndpoint(ep);
+      await this.unwireEndpoint(ep, namespaceGoes);
       const n = this.networks.get(ep.networkId);
       if (live && n) this.options.publish?.('disconnect', n, { container: sb.id, name: n.Name, type: n.Driver });
     }
     if (sb.netns && !sb.mode.startsWith('container:')) await deleteNetns(sb.netns);
     sb.netns = sb.sandboxId = sb.published = undefined;
-    this.store.saveSandbox(sb);
-    if (wasWired) await this.applyFirewall();
+    // Not synced to disk: after a crash, start-up finds the namespace gone and unwires it anyway.
+    this.store.saveSandbox(sb, false);
+    if (hadPorts) await this.applyFirewall();
   }
 
   private extraHostLines(sb: SandboxRecord): string {

@@ -29,7 +29,7 @@ export interface NetworkRecord {
   bridge?: string;
   /** The default bridge (`bridge`, on berth0): no DNS, legacy links. */
   isDefault?: boolean;
-  /** Addresses in use: address → endpoint id (or "gateway"). */
+  /** Addresses in use: address → endpoint id (or "gateway"); rebuilt from the containers at start-up. */
   used?: Record<string, string>;
   /** The last address handed out. */
   last?: string;
