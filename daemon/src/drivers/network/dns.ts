@@ -25,14 +25,15 @@ const TTL = 600;
 export class DnsServer {
   private socket?: dgram.Socket;
 
-  constructor(private readonly lookup: LocalLookup, private readonly upstreams: () => Upstream[]) {}
+  /** `upstreams(client)`: where to forward a question from that container's address (its --dns, or the host's). */
+  constructor(private readonly lookup: LocalLookup, private readonly upstreams: (client: string) => Upstream[]) {}
 
   /** Binds on `address` (port 0: any free port) and returns the port. */
   listen(address: string, port = 0): Promise<number> {
     const socket = dgram.createSocket('udp4');
     this.socket = socket;
     socket.on('message', (msg, from) => {
-      void this.answer(msg).then((reply) => {
+      void this.answer(msg, from.address).then((reply) => {
         if (reply) socket.send(reply, from.port, from.address);
       });
     });
@@ -53,7 +54,7 @@ export class DnsServer {
   }
 
   /** The reply to one query, or undefined to stay silent (garbage in). */
-  async answer(msg: Buffer): Promise<Buffer | undefined> {
+  async answer(msg: Buffer, client = ''): Promise<Buffer | undefined> {
     let query: packet.Packet;
     try {
       query = packet.decode(msg);
@@ -71,7 +72,7 @@ export class DnsServer {
       // AAAA and other types of a local name: the name exists, with no such record (NOERROR, empty).
       return packet.encode({ id: query.id, type: 'response', flags: packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE | packet.AUTHORITATIVE_ANSWER, questions: [question], answers });
     }
-    for (const upstream of this.upstreams()) {
+    for (const upstream of this.upstreams(client)) {
       const reply = await forward(msg, upstream);
       if (reply) return reply;
     }

@@ -48,11 +48,11 @@ async function inNetns(netns: string, ...args: string[]): Promise<string> {
 }
 
 /** A DNS server on loopback standing in for the host's resolver. */
-async function fakeUpstream(): Promise<{ port: number; close(): void }> {
+async function fakeUpstream(answer = '192.0.2.55'): Promise<{ port: number; close(): void }> {
   const socket = dgram.createSocket('udp4');
   socket.on('message', (msg, from) => {
     const q = packet.decode(msg);
-    const answers = q.questions![0]!.name === 'outside.example' ? [{ type: 'A' as const, name: 'outside.example', ttl: 60, data: '192.0.2.55' }] : [];
+    const answers = q.questions![0]!.name === 'outside.example' ? [{ type: 'A' as const, name: 'outside.example', ttl: 60, data: answer }] : [];
     socket.send(packet.encode({ id: q.id, type: 'response', flags: packet.RECURSION_AVAILABLE, questions: q.questions, answers }), from.port, from.address);
   });
   await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
@@ -163,6 +163,19 @@ describe('NetworkManager on the real kernel', () => {
       expect(await inNetns(client.netnsPath!, 'busybox', 'nslookup', '-type=a', name, gateway)).toContain(`Address: ${webIp}`);
     }
     expect(await inNetns(client.netnsPath!, 'busybox', 'nslookup', '-type=a', 'outside.example', gateway)).toContain('Address: 192.0.2.55');
+
+    // A container's --dns is where the resolver forwards its questions.
+    const own = await fakeUpstream('192.0.2.66');
+    try {
+      await m.register(spec(cid('e'), 'own-dns', { NetworkMode: 'appnet', Dns: [`127.0.0.1:${own.port}`] }), (r) => r);
+      const e = await m.prepare(cid('e'), path.join(root, 'etc-e'));
+      expect(await inNetns(e.netnsPath!, 'busybox', 'nslookup', '-type=a', 'outside.example', gateway)).toContain('Address: 192.0.2.66');
+      expect(await inNetns(e.netnsPath!, 'busybox', 'nslookup', '-type=a', 'web', gateway)).toContain(`Address: ${webIp}`);
+      await m.release(cid('e'));
+      await m.remove(cid('e'));
+    } finally {
+      own.close();
+    }
 
     // The network shows both containers; a network with endpoints cannot go.
     expect(Object.keys(m.inspect('appnet').Containers as object).sort()).toEqual([cid('a'), cid('b')]);

@@ -200,15 +200,17 @@ export class NetworkManager implements NetworkDriver {
     const pool = n.IPAM.Config[0]!;
     await ensureBridge(n.bridge!, `${pool.Gateway}/${parseCidr(pool.Subnet).bits}`);
     if (!n.isDefault && !this.dns.has(n.Id)) {
-      const server = new DnsServer((name) => this.lookup(n.Id, name), () => this.upstreams());
+      const server = new DnsServer((name) => this.lookup(n.Id, name), (client) => this.upstreams(n.Id, client));
       const port = await server.listen(pool.Gateway!);
       this.dns.set(n.Id, { server, port });
     }
   }
 
-  private upstreams() {
-    // The resolver runs on the host, so the host's loopback resolvers are reachable from it.
-    return readHostResolvConf(this.options.resolvConf).nameservers.map(parseUpstream);
+  /** The asking container's --dns, else the host's resolvers (loopback ones too: the resolver runs on the host). */
+  private upstreams(networkId: string, client: string) {
+    const asking = [...this.sandboxes.values()].find((sb) => sb.endpoints[networkId]?.ip === client);
+    const servers = asking && asking.dns.length > 0 ? asking.dns : readHostResolvConf(this.options.resolvConf).nameservers;
+    return servers.map(parseUpstream);
   }
 
   /** Names on a network: container names, short ids and aliases of its live endpoints. */
