@@ -79,6 +79,7 @@ describe(`the app in web mode against ${process.env.BERTH_APP_ENGINE ?? 'referen
   });
 
   it('updates a row from engine events when the CLI changes a container', async () => {
+    await expect.poll(() => docker(engine, 'inspect', '-f', '{{.State.Status}}', victim)).toBe('running');
     await docker(engine, 'pause', victim);
     await page.locator(`[data-container="${victim}"][data-state="paused"]`).waitFor({ timeout: 15_000 });
     await docker(engine, 'unpause', victim);
