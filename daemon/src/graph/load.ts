@@ -16,6 +16,7 @@ import { parseReference } from './reference';
 import { cleanName, drained } from '../drivers/graph/extract';
 import { decompressed } from './compression';
 import { TarSplitRecorder } from '../drivers/graph/tar-split';
+import { WorkerHasher } from './hash-worker';
 import type { StagedLayer } from '../drivers/graph/graph-driver';
 import { invalidParameter, EngineError, systemError } from '../errors';
 
@@ -90,7 +91,8 @@ function looksLikeTar(head: Buffer): boolean {
 async function stageEntry(graph: Graph, body: AsyncIterable<Buffer>, signal: AbortSignal, onBytes?: (n: number) => void): Promise<StagedEntry> {
   const recorder = new TarSplitRecorder();
   const pass = new PassThrough({ highWaterMark: 1 << 20 });
-  const staging = graph.driver.stageLayer!(pass, signal);
+  // sha256 on the worker thread: the main thread has the HTTP and tar parsing to do meanwhile.
+  const staging = graph.driver.stageLayer!(pass, signal, new WorkerHasher());
   // If the unpacker fails (a hostile entry), stop feeding it at once.
   const failed = staging.then(() => new Promise<never>(() => undefined), (err: unknown) => Promise.reject(err));
   failed.catch(() => undefined);

@@ -27,6 +27,25 @@ const OPAQUE = '.wh..wh..opq';
 /** Space kept free on the data root: a layer that would eat into it is refused, not half-written. */
 const RESERVE = 64 * 1024 * 1024;
 
+/** The digest of the stream as it passes; the graph may hash on a worker thread instead. */
+export interface Hasher {
+  update(chunk: Buffer): Promise<void> | undefined;
+  digest(): Promise<string>;
+  drop(): void;
+}
+
+class SyncHasher implements Hasher {
+  private readonly hash = createHash('sha256');
+  update(chunk: Buffer): undefined {
+    this.hash.update(chunk);
+    return undefined;
+  }
+  async digest(): Promise<string> {
+    return `sha256:${this.hash.digest('hex')}`;
+  }
+  drop(): void {}
+}
+
 /** Tests use this: every refusal of a hostile archive is a 400 with this prefix. */
 export const REFUSED = 'refusing to unpack layer';
 
@@ -361,8 +380,7 @@ export function drained(w: NodeJS.EventEmitter & { destroyed?: boolean }): Promi
  * parent for vfs). The whole stream is read, trailing padding included, so `diffId` is the digest
  * of exactly the bytes given.
  */
-export async function extractLayer(tar: Readable, root: string, mode: WhiteoutMode, signal?: AbortSignal): Promise<ExtractResult> {
-  const hash = createHash('sha256');
+export async function extractLayer(tar: Readable, root: string, mode: WhiteoutMode, signal?: AbortSignal, hasher: Hasher = new SyncHasher()): Promise<ExtractResult> {
   const parser = tarExtract();
   const writer = new LayerWriter(root, mode);
   // Reads extended attributes from the raw PAX records, byte for byte.
@@ -372,9 +390,10 @@ export async function extractLayer(tar: Readable, root: string, mode: WhiteoutMo
     try {
       for await (const chunk of tar as AsyncIterable<Buffer>) {
         if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('cancelled');
-        hash.update(chunk);
+        const wait = hasher.update(chunk);
         attrs.feed(chunk);
         if (!parser.write(chunk)) await drained(parser);
+        if (wait) await wait;
       }
       parser.end();
     } catch (err) {
@@ -399,6 +418,7 @@ export async function extractLayer(tar: Readable, root: string, mode: WhiteoutMo
     parser.destroy();
     await Promise.allSettled([feed, consume]);
     await writer.drain();
+    hasher.drop();
     if (err instanceof EngineError) throw err;
     if (signal?.aborted) throw err;
     const e = err as NodeJS.ErrnoException;
@@ -408,5 +428,5 @@ export async function extractLayer(tar: Readable, root: string, mode: WhiteoutMo
     throw systemError(`unpacking layer failed: ${e.message}`, err);
   }
   await writer.finish();
-  return { size: writer.size, diffId: `sha256:${hash.digest('hex')}` };
+  return { size: writer.size, diffId: await hasher.digest() };
 }

@@ -2,6 +2,7 @@
 // of them (the image's layers read-only, one writable layer on top). overlay.ts and vfs.ts
 // implement it; the layer store chooses one by the `storage-driver` setting.
 import type { Readable } from 'node:stream';
+import type { Hasher } from './extract';
 
 /** A change in a container's writable layer, as `GET /containers/{id}/changes` reports it. */
 export interface Change {
@@ -47,7 +48,7 @@ export interface GraphDriver {
    * Drivers whose layers need no parent on disk to unpack (overlay) can unpack a tar while it
    * streams in, before the image's manifest names its place in a chain; vfs cannot.
    */
-  stageLayer?(tar: Readable, signal?: AbortSignal): Promise<StagedLayer>;
+  stageLayer?(tar: Readable, signal?: AbortSignal, hasher?: Hasher): Promise<StagedLayer>;
   /** Makes a staged layer the layer `id` over `parent`; false when `id` was already there (the staged copy is dropped). */
   commitStaged?(staged: StagedLayer, id: string, parent: string | undefined): Promise<boolean>;
   discardStaged?(staged: StagedLayer): Promise<void>;

@@ -10,7 +10,7 @@ import { mkdir, readdir, rename, rm, symlink, writeFile, readFile } from 'node:f
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type { AppliedLayer, Change, GraphDriver, PreparedRootfs, StagedLayer } from './graph-driver';
-import { extractLayer } from './extract';
+import { extractLayer, type Hasher } from './extract';
 import { opaqueDirs, overlayChanges, packChanges } from './changes';
 import { isMounted, mountOverlay, unmount, run } from './mounts';
 import { notFound, systemError } from '../../errors';
@@ -94,11 +94,11 @@ export class OverlayDriver implements GraphDriver {
     return { size: staged.size, diffId: staged.diffId };
   }
 
-  async stageLayer(tar: Readable, signal?: AbortSignal): Promise<StagedLayer> {
+  async stageLayer(tar: Readable, signal?: AbortSignal, hasher?: Hasher): Promise<StagedLayer> {
     const staging = path.join(this.home, `tmp-${randomBytes(8).toString('hex')}`);
     await mkdir(path.join(staging, 'diff'), { recursive: true, mode: 0o755 });
     try {
-      const result = await extractLayer(tar, path.join(staging, 'diff'), 'overlay', signal);
+      const result = await extractLayer(tar, path.join(staging, 'diff'), 'overlay', signal, hasher);
       return { ...result, dir: staging };
     } catch (err) {
       await rm(staging, { recursive: true, force: true });
