@@ -5,7 +5,7 @@ import { parseResolvConf, renderHosts, renderResolvConf } from './etc-files';
 
 describe('firewall ruleset', () => {
   const state = {
-    networks: [{ bridge: 'b0', subnet: '10.1.0.0/16', internal: false }, { bridge: 'b1', subnet: '10.2.0.0/24', internal: true }],
+    networks: [{ bridge: 'b0', subnet: '10.1.0.0/16', gateway: '10.1.0.1', internal: false }, { bridge: 'b1', subnet: '10.2.0.0/24', gateway: '10.2.0.1', internal: true }],
     ports: [{ proto: 'tcp' as const, hostIp: '', hostPort: 8080, targetIp: '10.1.0.2', targetPort: 80 }, { proto: 'udp' as const, hostIp: '127.0.0.1', hostPort: 5353, targetIp: '10.1.0.3', targetPort: 53 }],
     dns: [{ bridge: 'b1', gateway: '10.2.0.1', port: 40000 }],
   };
@@ -19,6 +19,9 @@ describe('firewall ruleset', () => {
     expect(text).toContain('tcp dport 8080 dnat ip to 10.1.0.2:80');
     expect(text).toContain('ip daddr 127.0.0.1 udp dport 5353 dnat ip to 10.1.0.3:53');
     expect(text).toContain('iifname "b1" ip daddr 10.2.0.1 udp dport 53 redirect to :40000');
+    // The gateway leads to the host's loopback, on non-internal networks, after the DNS redirect.
+    expect(text).toContain('iifname "b0" ip daddr 10.1.0.1 dnat ip to 127.0.0.1');
+    expect(text).not.toContain('ip daddr 10.2.0.1 dnat ip to 127.0.0.1');
   });
 
   it('is valid nft syntax (nft --check)', async () => {

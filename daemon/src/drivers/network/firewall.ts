@@ -7,6 +7,7 @@ import { command, mustRun } from './command';
 export interface FirewallNetwork {
   bridge: string;
   subnet: string;
+  gateway: string;
   /** Internal networks reach nothing outside their bridge. */
   internal: boolean;
 }
@@ -45,6 +46,12 @@ export function renderRuleset(table: string, state: FirewallState): string {
   const dnsRules = state.dns.flatMap((d) => (['udp'] as const).map(
     (proto) => `    iifname ${q(d.bridge)} ip daddr ${d.gateway} ${proto} dport 53 redirect to :${d.port}`,
   ));
+  // The gateway's address leads to the host's loopback services (a server on 127.0.0.1:3000 is
+  // http://host.docker.internal:3000 in a container), as Docker Desktop does; the DNS redirect
+  // above stays first. route_localnet on the bridge lets the kernel accept it.
+  const hostLoopback = state.networks.filter((n) => !n.internal).map(
+    (n) => `    iifname ${q(n.bridge)} ip daddr ${n.gateway} dnat ip to 127.0.0.1`,
+  );
   const masquerade = state.networks.flatMap((n) => [
     // Containers going out through the host take its address (not for internal networks).
     ...(n.internal ? [] : [`    ip saddr ${n.subnet} oifname != ${q(n.bridge)} masquerade`]),
@@ -73,6 +80,7 @@ export function renderRuleset(table: string, state: FirewallState): string {
     '  chain prerouting {',
     '    type nat hook prerouting priority dstnat; policy accept;',
     ...dnsRules,
+    ...hostLoopback,
     '    fib daddr type local jump published',
     '  }',
     '  chain output {',

@@ -229,7 +229,7 @@ export class NetworkManager implements NetworkDriver {
     const state: FirewallState = { networks: [], ports: [], dns: [] };
     for (const n of this.networks.values()) {
       if (!n.bridge) continue;
-      state.networks.push({ bridge: n.bridge, subnet: n.IPAM.Config[0]!.Subnet, internal: n.Internal });
+      state.networks.push({ bridge: n.bridge, subnet: n.IPAM.Config[0]!.Subnet, gateway: n.IPAM.Config[0]!.Gateway!, internal: n.Internal });
       const d = this.dns.get(n.Id);
       if (d) state.dns.push({ bridge: n.bridge, gateway: n.IPAM.Config[0]!.Gateway!, port: d.port });
     }
