@@ -207,6 +207,21 @@ describe(`the app in web mode against ${process.env.BERTH_APP_ENGINE ?? 'referen
     await screenshot(page, 'volumes');
   });
 
+  it('removes several containers at once with the bulk bar', async () => {
+    await page.getByRole('button', { name: /^Containers/ }).click();
+    await page.getByLabel('Filter containers').fill('');
+    await page.getByLabel(`Select ${ran}`, { exact: true }).check();
+    await page.getByLabel(`Select ${doomed}`, { exact: true }).check();
+    await expect.poll(() => page.getByRole('toolbar', { name: 'Bulk actions' }).textContent()).toContain('2 selected');
+    await screenshot(page, 'containers-bulk');
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('toolbar', { name: 'Bulk actions' }).getByRole('button', { name: 'Remove' }).click();
+    await expect.poll(() => row(ran).count(), { timeout: 30_000 }).toBe(0);
+    await expect.poll(() => row(doomed).count(), { timeout: 30_000 }).toBe(0);
+    expect(await docker(engine, 'ps', '-a', '--filter', `name=${ran}`, '--format', '{{.Names}}')).toBe('');
+    await expect.poll(() => page.getByRole('toolbar', { name: 'Bulk actions' }).count()).toBe(0);
+  });
+
   it('switches to the dark theme', async () => {
     await page.getByRole('button', { name: /^Containers/ }).click();
     await page.getByLabel('Theme').selectOption('dark');

@@ -18,6 +18,10 @@ export function ContainersView() {
   const rows = useMemo(() => containerRows(containers, filter, collapsed), [containers, filter, collapsed]);
   const running = containers.filter((c) => c.state === 'running').length;
   const [runOpen, setRunOpen] = useState(false);
+  const selected = useApp((s) => s.selected);
+  const setSelected = useApp((s) => s.setSelected);
+  const visible = rows.filter((r): r is Extract<ContainerRow, { kind: 'container' }> => r.kind === 'container').map((r) => r.container.id);
+  const allTicked = visible.length > 0 && visible.every((id) => selected.has(id));
   const now = useNow(10_000);
 
   return (
@@ -29,8 +33,9 @@ export function ContainersView() {
         <button className="primary" onClick={() => setRunOpen(true)}>Run…</button>
       </header>
       {runOpen ? <RunDialog onClose={() => setRunOpen(false)} /> : null}
-      <div className="table-head container-grid" aria-hidden="true">
-        <span />
+      {selected.size ? <BulkBar /> : null}
+      <div className="table-head container-grid">
+        <input type="checkbox" aria-label="Select all shown" checked={allTicked} onChange={() => setSelected(allTicked ? [] : visible)} />
         <span>Name</span>
         <span>Image</span>
         <span>Ports</span>
@@ -65,12 +70,17 @@ function Row({ row, now }: { row: ContainerRow; now: number }) {
 function ContainerRowView({ c, now }: { c: ContainerView; now: number }) {
   const show = useApp((s) => s.show);
   const busy = useApp((s) => s.busy.has(c.id));
+  const ticked = useApp((s) => s.selected.has(c.id));
+  const toggleSelected = useApp((s) => s.toggleSelected);
   const act = useContainerAction();
   const api = berth();
   const isUp = c.state === 'running' || c.state === 'paused' || c.state === 'restarting';
   return (
     <div className={`container-row container-grid ${busy ? 'busy' : ''}`} data-container={c.name} data-state={c.state}>
-      <span className={`dot state-${c.state}`} title={c.state} aria-label={c.state} />
+      <span className="tick">
+        <input type="checkbox" aria-label={`Select ${c.name}`} checked={ticked} onChange={() => toggleSelected(c.id)} />
+        <span className={`dot state-${c.state}`} title={c.state} aria-label={c.state} />
+      </span>
       <button className="link name" onClick={() => show({ name: 'container', id: c.id, tab: 'logs' })} title={c.id}>{c.name}</button>
       <span className="ellipsis muted" title={c.image}>{c.image}</span>
       <span className="ports">
@@ -103,3 +113,30 @@ function ContainerRowView({ c, now }: { c: ContainerView; now: number }) {
   );
 }
 
+
+/** Start, stop, restart or remove every ticked container; each failure is reported on its own. */
+function BulkBar() {
+  const selected = useApp((s) => s.selected);
+  const containers = useApp((s) => s.containers);
+  const setSelected = useApp((s) => s.setSelected);
+  const act = useContainerAction();
+  const api = berth();
+  const chosen = containers.filter((c) => selected.has(c.id));
+  const up = (c: ContainerView) => c.state === 'running' || c.state === 'paused' || c.state === 'restarting';
+  const each = (label: string, which: (c: ContainerView) => boolean, fn: (c: ContainerView) => Promise<unknown>) =>
+    void Promise.all(chosen.filter(which).map((c) => act(c.id, `${label} ${c.name}`, () => fn(c))));
+  return (
+    <div className="bulk-bar" role="toolbar" aria-label="Bulk actions">
+      <strong>{chosen.length} selected</strong>
+      <button onClick={() => each('Starting', (c) => !up(c), (c) => api.containers.start(c.id))}>Start</button>
+      <button onClick={() => each('Stopping', up, (c) => api.containers.stop(c.id))}>Stop</button>
+      <button onClick={() => each('Restarting', () => true, (c) => api.containers.restart(c.id))}>Restart</button>
+      <button className="danger" onClick={() => {
+        if (!window.confirm(`Remove ${chosen.length} container${chosen.length === 1 ? '' : 's'}? Running ones are killed.`)) return;
+        each('Removing', () => true, (c) => api.containers.remove(c.id, { force: true }));
+      }}>Remove</button>
+      <span className="spacer" />
+      <button className="link" onClick={() => setSelected([])}>Clear selection</button>
+    </div>
+  );
+}

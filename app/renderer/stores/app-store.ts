@@ -27,6 +27,8 @@ export interface AppState {
   collapsed: ReadonlySet<string>;
   /** Container ids with an action in flight, so their buttons show it. */
   busy: ReadonlySet<string>;
+  /** Containers ticked for a bulk action. */
+  selected: ReadonlySet<string>;
   notices: Notice[];
 }
 
@@ -37,6 +39,8 @@ export interface AppActions {
   notify(kind: Notice['kind'], text: string): void;
   dismiss(id: number): void;
   setBusy(id: string, busy: boolean): void;
+  toggleSelected(id: string): void;
+  setSelected(ids: Iterable<string>): void;
   receiveJob(job: JobView): void;
 }
 
@@ -59,6 +63,7 @@ export function createAppStore() {
     filter: '',
     collapsed: new Set(),
     busy: new Set(),
+    selected: new Set(),
     notices: [],
     show: (view) => set({ view }),
     setFilter: (filter) => set({ filter }),
@@ -77,6 +82,13 @@ export function createAppStore() {
       return { busy: next };
     }),
     receiveJob: (job) => set((s) => ({ jobs: upsertJob(s.jobs, job) })),
+    toggleSelected: (id) => set((s) => {
+      const selected = new Set(s.selected);
+      if (selected.has(id)) selected.delete(id);
+      else selected.add(id);
+      return { selected };
+    }),
+    setSelected: (ids) => set({ selected: new Set(ids) }),
   }));
 }
 
@@ -112,7 +124,10 @@ export function connectStore(store: AppStore, api: BerthApi): () => void {
   const offs = [
     api.on('containers:changed', (change) => {
       const before = store.getState().containers;
-      set({ containers: applyContainersChange(before, change) });
+      const containers = applyContainersChange(before, change);
+      const { selected } = store.getState();
+      const gone = change.remove.filter((id) => selected.has(id));
+      set(gone.length || change.reset ? { containers, selected: new Set([...selected].filter((id) => containers.some((c) => c.id === id))) } : { containers });
       for (const text of containerNotices(before, change)) tell(store, 'error', text);
     }),
     api.on('images:changed', (images) => set({ images })),
