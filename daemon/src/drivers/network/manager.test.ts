@@ -204,6 +204,27 @@ describe('NetworkManager on the real kernel', () => {
     expect(rules.stdout).toContain(`tcp dport ${port} dnat ip to ${m.settings(cid('a')).Networks.appnet!.IPAddress}:80`);
   });
 
+  it('publishes a UDP port', async () => {
+    await m.register(spec(cid('u'), 'udp', { PortBindings: { '5353/udp': [{ HostIp: '127.0.0.1', HostPort: '' }] } }), (r) => r);
+    const p = await m.prepare(cid('u'), path.join(root, 'etc-u'));
+    const echo = spawn('nsenter', [`--net=${p.netnsPath}`, process.execPath, '-e',
+      "const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>s.send('echo:'+m,r.port,r.address));s.bind(5353,()=>console.log('ready'))"], { stdio: ['ignore', 'pipe', 'ignore'] });
+    servers.push(echo);
+    await new Promise<void>((r) => echo.stdout!.once('data', () => r()));
+    const port = Number(p.settings.Ports['5353/udp']![0]!.HostPort);
+    const client = dgram.createSocket('udp4');
+    const reply = await new Promise<string>((resolve, reject) => {
+      client.on('message', (msg) => resolve(String(msg)));
+      client.send('ping', port, '127.0.0.1');
+      setTimeout(() => reject(new Error('no UDP reply')), 3000);
+    });
+    client.close();
+    expect(reply).toBe('echo:ping');
+    echo.kill('SIGKILL');
+    await m.release(cid('u'));
+    await m.remove(cid('u'));
+  });
+
   it('a taken port fails the start with dockerd\'s words and leaves nothing behind', async () => {
     const holder = net.createServer();
     await new Promise<void>((r) => holder.listen(0, '127.0.0.1', () => r()));
