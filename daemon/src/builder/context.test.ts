@@ -50,6 +50,7 @@ describe('BuildContext', () => {
     })]) {
       const ctx = await BuildContext.fromTar(Readable.from([body]), scratch());
       expect(await ctx.readDockerfile('Dockerfile')).toBe('FROM scratch\n');
+      await ctx.materialize();
       expect(walk(ctx.root)).toEqual(['Dockerfile', 'src', 'src/a.txt', 'src/run.sh']);
       expect(lstatSync(path.join(ctx.root, 'src/run.sh')).mode & 0o777).toBe(0o755);
       await ctx.remove();
@@ -66,11 +67,13 @@ describe('BuildContext', () => {
     ]);
     const ctx = await BuildContext.fromTar(Readable.from([tar]), scratch());
     await ctx.readDockerfile('Dockerfile');
+    expect(await ctx.list('')).toEqual(['Dockerfile', '.dockerignore', 'keep.tmp', 'vendor', 'main.go']);
+    await ctx.materialize();
     expect(walk(ctx.root)).toEqual(['.dockerignore', 'Dockerfile', 'keep.tmp', 'main.go', 'vendor', 'vendor/mod', 'vendor/mod/keep.go']);
   });
 
   it('says when the Dockerfile is missing or empty, as dockerd', async () => {
-    const ctx = await BuildContext.fromTar(Readable.from([await tarOf([{ name: 'Empty', body: '' }])]), scratch());
+    const ctx = await BuildContext.fromTar(Readable.from([await tarOf([{ name: 'Empty', body: '' }])]), scratch(), undefined, ['Dockerfile', 'Empty']);
     await expect(ctx.readDockerfile('Dockerfile')).rejects.toThrow('Cannot locate specified Dockerfile: Dockerfile');
     await expect(ctx.readDockerfile('Empty')).rejects.toThrow('the Dockerfile (Empty) cannot be empty');
   });
@@ -107,8 +110,16 @@ describe('BuildContext', () => {
     await expect(BuildContext.fromTar(Readable.from([Buffer.from('this is not a tar archive, not at all'.repeat(20))]), scratch())).rejects.toThrow(/not a valid tar archive|Invalid tar header/);
   });
 
-  it('reads files it unpacked', async () => {
-    const ctx = await BuildContext.fromTar(Readable.from([await tarOf([{ name: 'a/b/c.txt', body: 'deep' }])]), scratch());
+  it('answers lookups from its index, symlinks followed inside it, and unpacks only when asked', async () => {
+    const ctx = await BuildContext.fromTar(Readable.from([await tarOf([
+      { name: 'a/b/c.txt', body: 'deep' }, { name: 'ln', type: 'symlink', linkname: 'a/b' }, { name: 'abs', type: 'symlink', linkname: '/a/b/c.txt' },
+    ])]), scratch());
+    expect(await ctx.stat('ln/c.txt')).toEqual({ rel: 'a/b/c.txt', isDir: false });
+    expect(await ctx.stat('abs')).toEqual({ rel: 'a/b/c.txt', isDir: false });
+    expect(await ctx.stat('a')).toEqual({ rel: 'a', isDir: true });
+    expect(await ctx.stat('nope')).toBeUndefined();
+    expect(existsSync(ctx.root)).toBe(false);
+    await ctx.materialize();
     expect(readFileSync(path.join(ctx.root, 'a/b/c.txt'), 'utf8')).toBe('deep');
   });
 });

@@ -1,95 +1,155 @@
-// The build context: the tar (plain or compressed) that `POST /build` streams, unpacked into a
-// private directory under the data root as it arrives (never held in memory), with .dockerignore
-// applied. Each file's content hash is taken while it is written, so the build cache never reads
-// the context twice. Entries that would land outside the directory (`..`, a path through a
-// symlink the archive made) are refused, as layer unpacking refuses them.
+// The build context: the tar (plain or compressed) that `POST /build` streams. It is spooled to
+// one file under the data root as it arrives (never held in memory) while an index of its
+// entries is built, each file's content hash taken on the way. The cache needs only the index:
+// a build whose steps all hit the cache never unpacks anything. The first step that needs the
+// files (a COPY or ADD that misses) unpacks the context, with .dockerignore applied. Entries that
+// would land outside the context (`..`, a path through a symlink the archive made) are refused.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { link, lstat, mkdir, readdir, readFile, readlink, rm, symlink, utimes } from 'node:fs/promises';
+import { closeSync, createReadStream, futimesSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { link, mkdir, rename, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract, type Headers } from 'tar-stream';
 import { decompressed } from '../graph/compression';
 import { DockerIgnore } from './dockerignore';
+import type { SourceTree } from './copy';
 import { invalidParameter, notFound } from '../errors';
 
-export class BuildContext {
+interface IndexEntry {
+  type: 'file' | 'directory' | 'symlink';
+  mode: number;
+  linkname?: string;
+  /** sha256 of a file's bytes. */
+  content?: string;
+}
+
+/** Small files the builder reads itself (the Dockerfile, .dockerignore) are kept from the stream. */
+const KEPT_MAX = 16 * 1024 * 1024;
+const MAX_LINKS = 40;
+
+export class BuildContext implements SourceTree {
   private readonly hashes = new Map<string, string>();
-  /** sha256 of each regular file's bytes, taken as it was unpacked. */
-  private contentHashes = new Map<string, string>();
+  private children = new Map<string, Set<string>>();
+  private unpacked?: Promise<void>;
+  ignore = new DockerIgnore([]);
 
-  private constructor(readonly root: string, readonly ignore: DockerIgnore) {}
+  private constructor(
+    /** Where the files are once unpacked. */
+    readonly root: string,
+    private readonly spool: string,
+    private entries: Map<string, IndexEntry>,
+    private readonly kept: Map<string, Buffer>,
+  ) {
+    this.reindex();
+  }
 
-  /** Unpacks `body` into `dir` (created, and removed again on failure). */
-  static async fromTar(body: Readable, dir: string, signal?: AbortSignal): Promise<BuildContext> {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+  /** Spools `body` beside `dir` and indexes it; `keep` names the files to keep in memory (the Dockerfile). */
+  static async fromTar(body: Readable, dir: string, signal?: AbortSignal, keep: string[] = ['Dockerfile']): Promise<BuildContext> {
+    await mkdir(path.dirname(dir), { recursive: true, mode: 0o700 });
+    const spool = `${dir}.tar`;
     try {
-      const tar = await decompressed(body);
-      const contentHashes = await unpack(tar, dir, signal);
-      const ignoreText = await readFile(path.join(dir, '.dockerignore'), 'utf8').catch(() => '');
-      let ignore: DockerIgnore;
+      const wanted = new Set([...keep.map(clean), '.dockerignore']);
+      const { entries, kept } = await spoolAndIndex(await decompressed(body), spool, wanted, signal);
+      const ctx = new BuildContext(dir, spool, entries, kept);
       try {
-        ignore = DockerIgnore.parse(ignoreText);
+        ctx.ignore = DockerIgnore.parse(kept.get('.dockerignore')?.toString('utf8') ?? '');
       } catch (err) {
         throw invalidParameter(`failed to parse .dockerignore: ${(err as Error).message}`);
       }
-      const ctx = new BuildContext(dir, ignore);
-      ctx.contentHashes = contentHashes;
       return ctx;
     } catch (err) {
-      await rm(dir, { recursive: true, force: true });
+      await rm(spool, { force: true });
       throw err;
     }
   }
 
   /**
-   * Reads the Dockerfile, then leaves out of the context what .dockerignore excludes (the
-   * Dockerfile and .dockerignore themselves included when they are excluded, as dockerd does).
+   * The Dockerfile's text; then what .dockerignore excludes leaves the context (the Dockerfile and
+   * .dockerignore themselves included when they are excluded, as dockerd does).
    */
   async readDockerfile(name: string): Promise<string> {
-    const rel = this.relative(name);
-    let text: string;
-    try {
-      text = await readFile(path.join(this.root, rel), 'utf8');
-    } catch {
-      throw notFound(`Cannot locate specified Dockerfile: ${name}`);
-    }
+    const rel = this.resolve(clean(name))?.rel ?? clean(name);
+    const entry = this.entries.get(rel);
+    const text = this.kept.get(rel)?.toString('utf8');
+    if (!entry || entry.type !== 'file' || text === undefined) throw notFound(`Cannot locate specified Dockerfile: ${name}`);
     if (text.length === 0) throw invalidParameter(`the Dockerfile (${name}) cannot be empty`);
-    if (!this.ignore.empty) await this.prune('');
+    if (!this.ignore.empty) {
+      this.entries = new Map([...this.entries].filter(([r]) => !this.ignore.excludes(r)));
+      this.reindex();
+    }
     return text;
+  }
+
+  /** Unpacks the context (once) for the steps that copy from it. */
+  materialize(signal?: AbortSignal): Promise<void> {
+    this.unpacked ??= (async () => {
+      await mkdir(this.root, { recursive: true, mode: 0o700 });
+      await unpack(createReadStream(this.spool), this.root, signal, (rel) => rel === '' || this.entries.has(rel) || this.children.has(rel));
+    })();
+    return this.unpacked;
+  }
+
+  private reindex(): void {
+    const children = new Map<string, Set<string>>([['', new Set()]]);
+    for (const rel of this.entries.keys()) {
+      let child = rel;
+      for (let parent = path.posix.dirname(rel); ; parent = path.posix.dirname(parent)) {
+        const key = parent === '.' ? '' : parent;
+        let set = children.get(key);
+        if (!set) children.set(key, (set = new Set()));
+        set.add(path.posix.basename(child));
+        if (key === '') break;
+        child = key;
+      }
+    }
+    this.children = children;
+  }
+
+  private isDir(rel: string): boolean {
+    return rel === '' || this.entries.get(rel)?.type === 'directory' || (!this.entries.has(rel) && this.children.has(rel));
+  }
+
+  /** A path with its symlinks followed inside the context; undefined when it is not there. */
+  private resolve(rel: string): { rel: string; isDir: boolean } | undefined {
+    const pending = rel.split('/').filter((p) => p !== '' && p !== '.');
+    const done: string[] = [];
+    let links = 0;
+    while (pending.length > 0) {
+      const part = pending.shift()!;
+      if (part === '..') {
+        done.pop();
+        continue;
+      }
+      const candidate = [...done, part].join('/');
+      const entry = this.entries.get(candidate);
+      if (entry?.type === 'symlink') {
+        if (++links > MAX_LINKS) return undefined;
+        const target = entry.linkname ?? '';
+        if (target.startsWith('/')) done.length = 0;
+        pending.unshift(...target.split('/').filter((p) => p !== '' && p !== '.'));
+        continue;
+      }
+      if (!entry && !this.children.has(candidate)) return undefined;
+      if (pending.length > 0 && !this.isDir(candidate)) return undefined;
+      done.push(part);
+    }
+    const final = done.join('/');
+    return { rel: final, isDir: this.isDir(final) };
+  }
+
+  async stat(rel: string): Promise<{ rel: string; isDir: boolean } | undefined> {
+    return this.resolve(clean(rel));
+  }
+
+  async list(dirRel: string): Promise<string[]> {
+    const r = this.resolve(clean(dirRel));
+    return r?.isDir ? [...(this.children.get(r.rel) ?? [])] : [];
   }
 
   /** A context path made relative and clean; `..` cannot climb out. */
   relative(p: string): string {
-    return path.posix.normalize('/' + p.replace(/\\/g, '/')).slice(1);
-  }
-
-  private async prune(rel: string): Promise<void> {
-    for (const name of await readdir(path.join(this.root, rel))) {
-      const child = rel ? `${rel}/${name}` : name;
-      const st = await lstat(path.join(this.root, child));
-      if (this.ignore.excludes(child)) {
-        // A directory may still hold re-included entries (`!dir/keep`): only walk it then.
-        if (st.isDirectory() && (await this.hasIncluded(child))) {
-          await this.prune(child);
-          continue;
-        }
-        await rm(path.join(this.root, child), { recursive: true, force: true });
-      } else if (st.isDirectory()) {
-        await this.prune(child);
-      }
-    }
-  }
-
-  private async hasIncluded(rel: string): Promise<boolean> {
-    for (const name of await readdir(path.join(this.root, rel))) {
-      const child = `${rel}/${name}`;
-      if (!this.ignore.excludes(child)) return true;
-      const st = await lstat(path.join(this.root, child));
-      if (st.isDirectory() && (await this.hasIncluded(child))) return true;
-    }
-    return false;
+    return clean(p);
   }
 
   /**
@@ -100,35 +160,124 @@ export class BuildContext {
   async hash(rel: string): Promise<string> {
     const known = this.hashes.get(rel);
     if (known) return known;
-    const full = path.join(this.root, rel);
-    const st = await lstat(full);
+    const entry = this.entries.get(rel);
+    const dir = this.isDir(rel);
     const h = createHash('sha256');
-    h.update(`${(st.mode & 0o170000).toString(8)} ${(st.mode & 0o7777).toString(8)}\n`);
-    if (st.isSymbolicLink()) {
-      h.update(await readlink(full));
-    } else if (st.isDirectory()) {
-      for (const name of (await readdir(full)).sort()) {
-        h.update(`${name}\0${await this.hash(rel ? `${rel}/${name}` : name)}\n`);
-      }
-    } else if (st.isFile()) {
-      const known = this.contentHashes.get(rel);
-      if (known) h.update(known);
-      else h.update(await fileHash(full));
-    }
+    const mode = entry?.mode ?? 0o755;
+    h.update(`${dir ? 'd' : entry?.type ?? '?'} ${(mode & 0o7777).toString(8)}\n`);
+    if (entry?.type === 'symlink') h.update(entry.linkname ?? '');
+    else if (dir) for (const name of [...(this.children.get(rel) ?? [])].sort()) h.update(`${name}\0${await this.hash(rel ? `${rel}/${name}` : name)}\n`);
+    else h.update(entry?.content ?? '');
     const digest = h.digest('hex');
     this.hashes.set(rel, digest);
     return digest;
   }
 
+  /**
+   * Removes the spool and the unpacked files. The directory is renamed aside at once and deleted
+   * in the background, so the build's answer does not wait for the deletion of a large context.
+   */
   async remove(): Promise<void> {
-    await rm(this.root, { recursive: true, force: true });
+    await rm(this.spool, { force: true });
+    await this.unpacked?.catch(() => undefined);
+    const trash = path.join(path.dirname(path.dirname(this.root)), 'trash');
+    const aside = path.join(trash, path.basename(this.root));
+    try {
+      await mkdir(trash, { recursive: true });
+      await rename(this.root, aside);
+    } catch {
+      await rm(this.root, { recursive: true, force: true });
+      return;
+    }
+    void rm(aside, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 
-async function fileHash(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
+const clean = (p: string) => path.posix.normalize('/' + p.replace(/\\/g, '/')).slice(1).replace(/\/$/, '');
+
+/** Entry names as clean relative paths; `..` that climbs out and paths through planted symlinks are refused. */
+function checker(): { inside(name: string): string; symlink(rel: string): void } {
+  const symlinks = new Set<string>();
+  return {
+    inside(name: string): string {
+      if (path.posix.normalize(name.replace(/\\/g, '/')).startsWith('../')) throw refuse(`${name} points outside the context`);
+      const rel = clean(name);
+      const parts = rel.split('/');
+      for (let i = 1; i < parts.length; i++) if (symlinks.has(parts.slice(0, i).join('/'))) throw refuse(`${name} goes through a symlink`);
+      return rel;
+    },
+    symlink: (rel) => void symlinks.add(rel),
+  };
+}
+
+/** Writes the tar to `spool` as it streams and indexes its entries. */
+async function spoolAndIndex(tar: Readable, spool: string, wanted: Set<string>, signal?: AbortSignal): Promise<{ entries: Map<string, IndexEntry>; kept: Map<string, Buffer> }> {
+  const entries = new Map<string, IndexEntry>();
+  const kept = new Map<string, Buffer>();
+  const check = checker();
+  const extract = tarExtract();
+  const fd = openSync(spool, 'w', 0o600);
+  const feed = (async () => {
+    try {
+      for await (const chunk of tar as AsyncIterable<Buffer>) {
+        if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('cancelled');
+        writeSync(fd, chunk);
+        if (!extract.write(chunk)) await new Promise((r) => extract.once('drain', r));
+      }
+      extract.end();
+    } catch (err) {
+      extract.destroy(err as Error);
+      throw err;
+    }
+  })();
+  const index = (async () => {
+    for await (const entry of extract) {
+      const header = entry.header;
+      const stream = entry as unknown as AsyncIterable<Buffer> & { resume(): void };
+      const rel = check.inside(header.name);
+      const mode = (header.mode ?? 0o644) & 0o7777;
+      if (rel === '') {
+        stream.resume();
+        continue;
+      }
+      if (header.type === 'file' || header.type === 'contiguous-file') {
+        const h = createHash('sha256');
+        const keep = wanted.has(rel) && (header.size ?? 0) <= KEPT_MAX ? ([] as Buffer[]) : undefined;
+        for await (const chunk of stream) {
+          h.update(chunk);
+          keep?.push(chunk);
+        }
+        entries.set(rel, { type: 'file', mode, content: h.digest('hex') });
+        if (keep) kept.set(rel, Buffer.concat(keep));
+        continue;
+      }
+      stream.resume();
+      if (header.type === 'directory') entries.set(rel, { type: 'directory', mode });
+      else if (header.type === 'symlink') {
+        entries.set(rel, { type: 'symlink', mode, linkname: header.linkname ?? '' });
+        check.symlink(rel);
+      } else if (header.type === 'link') {
+        const target = entries.get(check.inside(header.linkname ?? ''));
+        if (target) entries.set(rel, { ...target });
+        const keptTarget = kept.get(clean(header.linkname ?? ''));
+        if (keptTarget && wanted.has(rel)) kept.set(rel, keptTarget);
+      }
+    }
+  })();
+  try {
+    await Promise.all([feed, index]);
+  } catch (err) {
+    tar.destroy();
+    extract.destroy();
+    await Promise.allSettled([feed, index]);
+    if (err instanceof Error && /Unexpected end of data|Invalid tar header/i.test(err.message)) {
+      throw invalidParameter(`the build context is not a valid tar archive: ${err.message}`);
+    }
+    throw err;
+  } finally {
+    closeSync(fd);
+  }
+  return { entries, kept };
 }
 
 const refuse = (why: string) => invalidParameter(`refusing to unpack the build context: ${why}`);
@@ -137,7 +286,7 @@ const refuse = (why: string) => invalidParameter(`refusing to unpack the build c
  * Unpacks the context tar into `root`; returns the content hash of every regular file. Owners are
  * not kept (COPY and ADD give files to root or to --chown); modes and mtimes are.
  */
-async function unpack(tar: Readable, root: string, signal?: AbortSignal): Promise<Map<string, string>> {
+async function unpack(tar: Readable, root: string, signal?: AbortSignal, wanted: (rel: string) => boolean = () => true): Promise<Map<string, string>> {
   const hashes = new Map<string, string>();
   const symlinks = new Set<string>();
   const dirs = new Set<string>(['']);
@@ -156,13 +305,18 @@ async function unpack(tar: Readable, root: string, signal?: AbortSignal): Promis
   const ensureParent = async (rel: string) => {
     const parent = path.posix.dirname(rel);
     if (parent === '.' || dirs.has(parent)) return;
-    await mkdir(path.join(root, parent), { recursive: true, mode: 0o755 });
+    mkdirSync(path.join(root, parent), { recursive: true, mode: 0o755 });
     for (let p = parent; p !== '.' && !dirs.has(p); p = path.posix.dirname(p)) dirs.add(p);
   };
   const consume = async (header: Headers, stream: Readable) => {
     const rel = inside(header.name);
     const full = path.join(root, rel);
     const mode = (header.mode ?? 0o644) & 0o7777;
+    // Left out by .dockerignore: read past it.
+    if (!wanted(rel)) {
+      stream.resume();
+      return;
+    }
     if (rel === '' || (header.type !== 'file' && header.type !== 'contiguous-file')) stream.resume();
     if (rel === '') return;
     await ensureParent(rel);
@@ -171,16 +325,25 @@ async function unpack(tar: Readable, root: string, signal?: AbortSignal): Promis
     seen.add(rel);
     switch (header.type) {
       case 'directory':
-        await mkdir(full, { recursive: true, mode: mode | 0o700 });
+        mkdirSync(full, { recursive: true, mode: mode | 0o700 });
         dirs.add(rel);
         break;
       case 'file':
       case 'contiguous-file': {
+        // Synchronous writes: a context is many small files, and a thread-pool round trip per
+        // open, write, close and utimes costs more than the writes themselves.
         const h = createHash('sha256');
-        stream.on('data', (chunk: Buffer) => h.update(chunk));
-        await pipeline(stream, createWriteStream(full, { mode }));
+        const fd = openSync(full, 'w', mode);
+        try {
+          for await (const chunk of stream as AsyncIterable<Buffer>) {
+            h.update(chunk);
+            writeSync(fd, chunk);
+          }
+          if (header.mtime) futimesSync(fd, header.mtime, header.mtime);
+        } finally {
+          closeSync(fd);
+        }
         hashes.set(rel, h.digest('hex'));
-        if (header.mtime) await utimes(full, header.mtime, header.mtime);
         return;
       }
       case 'symlink':
@@ -189,7 +352,8 @@ async function unpack(tar: Readable, root: string, signal?: AbortSignal): Promis
         break;
       case 'link': {
         const target = inside(header.linkname ?? '');
-        await link(path.join(root, target), full);
+        // Its target may have been left out by .dockerignore: then so is the link.
+        await link(path.join(root, target), full).catch(() => undefined);
         const known = hashes.get(target);
         if (known) hashes.set(rel, known);
         break;

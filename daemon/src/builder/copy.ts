@@ -59,8 +59,31 @@ function matcher(pattern: string): RegExp {
   return new RegExp(re + '$');
 }
 
-/** Expands the sources (globs included) against the source root; errors worded as dockerd's. */
-export async function resolveSources(req: CopyRequest, from: CopySource): Promise<ResolvedSource[]> {
+/**
+ * Where sources are looked up: a directory on disk (a stage's root filesystem), or the build
+ * context's index, which answers without the context being unpacked.
+ */
+export interface SourceTree {
+  /** The path with its symlinks followed inside the tree, and whether it is a directory; undefined when absent. */
+  stat(rel: string): Promise<{ rel: string; isDir: boolean } | undefined>;
+  /** Names in a directory. */
+  list(dirRel: string): Promise<string[]>;
+}
+
+/** A directory on disk as a SourceTree (symlinks resolved inside it). */
+export function diskTree(root: string): SourceTree {
+  return {
+    async stat(rel) {
+      const full = resolveInRoot(root, rel);
+      const st = await stat(full).catch(() => undefined);
+      return st ? { rel: path.relative(root, full), isDir: st.isDirectory() } : undefined;
+    },
+    list: (dirRel) => readdir(resolveInRoot(root, dirRel)).catch(() => [] as string[]),
+  };
+}
+
+/** Expands the sources (globs included) against the source tree; errors worded as dockerd's. */
+export async function resolveSources(req: CopyRequest, from: CopySource, tree: SourceTree = diskTree(from.root)): Promise<ResolvedSource[]> {
   const out: ResolvedSource[] = [];
   for (const raw of req.sources) {
     if (/^https?:\/\//.test(raw)) {
@@ -69,21 +92,17 @@ export async function resolveSources(req: CopyRequest, from: CopySource): Promis
     }
     const clean = path.posix.normalize('/' + raw).slice(1);
     if (!hasWildcard(clean)) {
-      const full = resolveInRoot(from.root, clean);
-      let st;
-      try {
-        st = await stat(full);
-      } catch {
+      const found = await tree.stat(clean);
+      if (!found) {
         const where = from.isContext ? 'build context or excluded by .dockerignore' : 'source image';
         throw notFound(`${req.kind} failed: file not found in ${where}: stat ${raw}: file does not exist`);
       }
-      out.push({ rel: path.relative(from.root, full), isDir: st.isDirectory() });
+      out.push(found);
       continue;
     }
     // Walk only as deep as the pattern has segments.
-    const segments = clean.split('/');
     let candidates = [''];
-    for (const seg of segments) {
+    for (const seg of clean.split('/')) {
       const next: string[] = [];
       for (const dir of candidates) {
         if (!hasWildcard(seg)) {
@@ -91,14 +110,13 @@ export async function resolveSources(req: CopyRequest, from: CopySource): Promis
           continue;
         }
         const re = matcher(seg);
-        const names = await readdir(path.join(from.root, dir)).catch(() => [] as string[]);
-        for (const n of names.sort()) if (re.test(n)) next.push(dir ? `${dir}/${n}` : n);
+        for (const n of (await tree.list(dir)).sort()) if (re.test(n)) next.push(dir ? `${dir}/${n}` : n);
       }
       candidates = next;
     }
     for (const rel of candidates) {
-      const st = await stat(resolveInRoot(from.root, rel)).catch(() => undefined);
-      if (st) out.push({ rel, isDir: st.isDirectory() });
+      const found = await tree.stat(rel);
+      if (found) out.push({ rel, isDir: found.isDir });
     }
   }
   if (out.length === 0) throw invalidParameter(`${req.kind} failed: no source files were specified`);

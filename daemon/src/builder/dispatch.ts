@@ -239,7 +239,8 @@ async function copy(b: Builder, state: StageState, ins: Extract<Instruction, { k
       fromContainer = made.id;
       from = { root: made.rootfs, isContext: false };
     }
-    const sources = await resolveSources(req, from);
+    // The context answers from its index: nothing is unpacked unless the step misses the cache.
+    const sources = await resolveSources(req, from, from.isContext ? b.context : undefined);
     // The cache key names the content: hashes of context files, or the source image's id.
     const hashes: string[] = [];
     for (const s of sources) hashes.push(from.isContext ? await b.context.hash(s.rel) : createHash('sha256').update(`${fromImageId}:${s.rel}`).digest('hex'));
@@ -250,6 +251,7 @@ async function copy(b: Builder, state: StageState, ins: Extract<Instruction, { k
     const probe: ContainerConfig = { ...state.config, Cmd: cmd };
     if (await b.probeCache(state, probe)) return;
 
+    if (from.isContext) await b.context.materialize(b.signal);
     const { id, rootfs } = await b.newRootfs(state.image);
     try {
       await performCopy(req, from, sources, rootfs);

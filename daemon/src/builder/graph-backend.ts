@@ -25,6 +25,9 @@ export interface GraphBackendDeps {
 const hexOf = (id: string | undefined) => id?.replace(/^sha256:/, '');
 
 export class GraphBuildBackend implements BuildBackend {
+  /** The cache index as read or written so far: a warm build asks it once per step. */
+  private readonly cacheIndex = new Map<string, Digest>();
+
   constructor(private readonly deps: GraphBackendDeps) {}
 
   private get graph(): Graph {
@@ -119,8 +122,21 @@ export class GraphBuildBackend implements BuildBackend {
   }
 
   async cacheGet(key: string): Promise<BuildImage | undefined> {
-    const id = await readFile(this.cacheFile(key), 'utf8').catch(() => undefined);
-    return id ? this.load(id.trim()) : undefined;
+    let id = this.cacheIndex.get(key);
+    if (!id) {
+      id = (await readFile(this.cacheFile(key), 'utf8').catch(() => ''))?.trim();
+      if (!id) return undefined;
+      this.cacheIndex.set(key, id);
+    }
+    // The image may have been removed since (docker rmi, prune): then it is a miss.
+    const image = await this.load(id);
+    if (!image) this.cacheIndex.delete(key);
+    return image;
+  }
+
+  /** Forgets the cache (docker builder prune). */
+  clearCache(): void {
+    this.cacheIndex.clear();
   }
 
   async cachePut(key: string, id: Digest): Promise<void> {
@@ -129,5 +145,6 @@ export class GraphBuildBackend implements BuildBackend {
     const tmp = `${file}.tmp-${process.pid}`;
     await writeFile(tmp, id);
     await rename(tmp, file);
+    this.cacheIndex.set(key, id);
   }
 }

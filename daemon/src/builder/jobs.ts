@@ -3,6 +3,7 @@
 // the container component are up.
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
 import type { Engine } from '../engine/engine';
 import type { Graph } from '../graph/graph';
 import type { ContainerConfig, Digest } from '../graph/interfaces';
@@ -45,11 +46,14 @@ declare module '../engine/engine' {
 export function registerBuilderJobs(engine: Engine, graph: Graph, dataRoot: string): void {
   const dir = path.join(dataRoot, 'builder');
   const backend = new GraphBuildBackend({ engine, graph, dir });
+  // Contexts of builds a crash interrupted, and deletions it cut short.
+  // At start-up, before any build can begin, so none of them loses its context.
+  for (const leftover of ['contexts', 'trash']) rmSync(path.join(dir, leftover), { recursive: true, force: true });
 
   engine.register('image.build', async (job) => {
     const { options, dockerfile } = job.args;
     if (!job.stdin) throw invalidParameter('the build context is missing: send it as the request body (a tar archive)');
-    const context = await BuildContext.fromTar(job.stdin, path.join(dir, 'contexts', job.id), job.signal);
+    const context = await BuildContext.fromTar(job.stdin, path.join(dir, 'contexts', job.id), job.signal, [dockerfile]);
     try {
       const text = await context.readDockerfile(dockerfile);
       let df;
@@ -114,6 +118,7 @@ export function registerBuilderJobs(engine: Engine, graph: Graph, dataRoot: stri
   });
 
   engine.register('builder.prune', async () => {
+    backend.clearCache();
     await rm(path.join(dir, 'cache'), { recursive: true, force: true });
     return { CachesDeleted: [], SpaceReclaimed: 0 };
   });
