@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import { OffThreadHash } from './hash-worker';
 import { Authorizer, registryError, registryErrorMessage, repositoryScope, type AuthConfig } from './auth';
 import { readBody, send, type Endpoint } from './transport';
 import { ACCEPTED_MANIFESTS, parseManifest, type Descriptor, type Manifest } from './manifest';
@@ -144,56 +145,62 @@ export class RegistrySession {
    * match the digest, so a consumer that commits only after the end never keeps a bad blob.
    */
   async *blob(desc: Descriptor, options: { signal?: AbortSignal; onBytes?: (n: number) => void; mismatch?: string } = {}): AsyncGenerator<Buffer> {
-    const hash = createHash('sha256');
+    const hash = new OffThreadHash();
+    let finished = false;
     let offset = 0;
     let retries = 0;
     const url = this.url(`blobs/${desc.digest}`);
-    for (;;) {
-      const headers: OutgoingHttpHeaders = offset > 0 ? { Range: `bytes=${offset}-` } : {};
-      let res: IncomingMessage;
-      try {
-        res = await this.request('GET', url, { headers, signal: options.signal });
-      } catch (err) {
-        if (!retryable(err, options.signal) || ++retries > BLOB_RETRIES || offset === 0) throw err;
-        await pause(retries);
-        continue;
-      }
-      const status = res.statusCode ?? 0;
-      if (status !== 200 && status !== 206) {
-        const body = await readBody(res).catch(() => Buffer.alloc(0));
-        throw registryError(status, registryErrorMessage(body, status));
-      }
-      // A server that ignores Range starts over: skip what we already have.
-      let skip = offset > 0 && status === 200 ? offset : 0;
-      try {
-        for await (const raw of res as AsyncIterable<Buffer>) {
-          let chunk = raw;
-          if (skip > 0) {
-            const n = Math.min(skip, chunk.length);
-            skip -= n;
-            chunk = chunk.subarray(n);
-            if (chunk.length === 0) continue;
-          }
-          hash.update(chunk);
-          offset += chunk.length;
-          if (desc.size > 0 && offset > desc.size) throw invalidParameter(options.mismatch ?? `filesystem layer verification failed for digest ${desc.digest}`);
-          options.onBytes?.(chunk.length);
-          yield chunk;
+    try {
+      for (;;) {
+        const headers: OutgoingHttpHeaders = offset > 0 ? { Range: `bytes=${offset}-` } : {};
+        let res: IncomingMessage;
+        try {
+          res = await this.request('GET', url, { headers, signal: options.signal });
+        } catch (err) {
+          if (!retryable(err, options.signal) || ++retries > BLOB_RETRIES || offset === 0) throw err;
+          await pause(retries);
+          continue;
         }
-        if (!res.complete) throw Object.assign(new Error('connection closed before the blob ended'), { code: 'ECONNRESET' });
-      } catch (err) {
-        if (err instanceof EngineError || !retryable(err, options.signal) || ++retries > BLOB_RETRIES) throw wrapBlobError(err, url, options.signal);
-        await pause(retries);
-        continue;
+        const status = res.statusCode ?? 0;
+        if (status !== 200 && status !== 206) {
+          const body = await readBody(res).catch(() => Buffer.alloc(0));
+          throw registryError(status, registryErrorMessage(body, status));
+        }
+        // A server that ignores Range starts over: skip what we already have.
+        let skip = offset > 0 && status === 200 ? offset : 0;
+        try {
+          for await (const raw of res as AsyncIterable<Buffer>) {
+            let chunk = raw;
+            if (skip > 0) {
+              const n = Math.min(skip, chunk.length);
+              skip -= n;
+              chunk = chunk.subarray(n);
+              if (chunk.length === 0) continue;
+            }
+            hash.update(chunk);
+            offset += chunk.length;
+            if (desc.size > 0 && offset > desc.size) throw invalidParameter(options.mismatch ?? `filesystem layer verification failed for digest ${desc.digest}`);
+            options.onBytes?.(chunk.length);
+            yield chunk;
+          }
+          if (!res.complete) throw Object.assign(new Error('connection closed before the blob ended'), { code: 'ECONNRESET' });
+        } catch (err) {
+          if (err instanceof EngineError || !retryable(err, options.signal) || ++retries > BLOB_RETRIES) throw wrapBlobError(err, url, options.signal);
+          await pause(retries);
+          continue;
+        }
+        if (desc.size > 0 && offset < desc.size) {
+          if (++retries > BLOB_RETRIES) throw systemError(`Get "${url}": unexpected EOF`);
+          await pause(retries);
+          continue;
+        }
+        break;
       }
-      if (desc.size > 0 && offset < desc.size) {
-        if (++retries > BLOB_RETRIES) throw systemError(`Get "${url}": unexpected EOF`);
-        await pause(retries);
-        continue;
-      }
-      break;
+      finished = true;
+    } finally {
+      if (!finished) hash.drop();
     }
-    if (`sha256:${hash.digest('hex')}` !== desc.digest) {
+    if ((await hash.digest()) !== desc.digest) {
       throw invalidParameter(options.mismatch ?? `filesystem layer verification failed for digest ${desc.digest}`);
     }
   }
