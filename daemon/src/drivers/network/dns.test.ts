@@ -15,12 +15,12 @@ describe('embedded DNS', () => {
 
   it('says a local name has no AAAA record rather than that it does not exist', async () => {
     const reply = packet.decode((await server.answer(query('web', 'AAAA')))!);
-    expect(reply.rcode).toBe('NOERROR');
+    expect(reply.flags! & 0xf).toBe(0); // NOERROR
     expect(reply.answers).toEqual([]);
   });
 
   it('fails other names when no upstream answers, and ignores garbage', async () => {
-    expect(packet.decode((await server.answer(query('example.org')))!).rcode).toBe('SERVFAIL');
+    expect(packet.decode((await server.answer(query('example.org')))!).flags! & 0xf).toBe(2); // SERVFAIL
     expect(await server.answer(Buffer.from('not dns'))).toBeUndefined();
   });
 

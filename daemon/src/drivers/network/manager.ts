@@ -8,7 +8,7 @@ import path from 'node:path';
 import { conflict, forbidden, invalidParameter, notFound, systemError } from '../../errors';
 import type { Logger } from '../../log';
 import { allocate, DEFAULT_POOLS, formatCidr, newAllocation, parseCidr, overlaps, pickSubnet, release, type AddressPool, type Allocation } from './ipam';
-import { attachVeth, bridgePorts, createNetns, deleteLink, deleteNetns, ensureBridge, hostRoutes, macFor } from './bridge';
+import { attachVeth, bridgePorts, createNetns, deleteLink, deleteNetns, ensureBridge, hostRoutes, ipForwarding, macFor } from './bridge';
 import { Firewall, type FirewallState } from './firewall';
 import { command } from './command';
 import { closePorts, openPorts, requestedPorts } from './ports';
@@ -82,6 +82,11 @@ export class NetworkManager implements NetworkDriver {
       for (const n of this.store.networks()) this.networks.set(n.Id, n);
       for (const s of this.store.sandboxes()) this.sandboxes.set(s.id, s);
       await this.ensurePredefined();
+      // Masquerade is useless without forwarding; dockerd turns it on too.
+      if (!ipForwarding()) {
+        writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
+        this.options.log.info('enabled IPv4 forwarding (net.ipv4.ip_forward=1) for the containers\' traffic');
+      }
       // Who holds which address is rebuilt from the containers' records, so handing an address
       // out or back costs no write of the network's record.
       for (const n of this.networks.values()) {
