@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ensureFixtures, startRegistry, type FixturePaths, type Registry } from './fixtures/fixtures';
+import { ensureFixtures, freePort, startRegistry, type FixturePaths, type Registry } from './fixtures/fixtures';
 import { startBerthd, type Berthd } from './berthd';
 import { startReferenceDockerd } from './reference';
 import { startRegistryProxy } from './registry-proxy';
@@ -216,11 +216,16 @@ describe('distribution: docker pull and push against a local registry', () => {
     expect(none.stderr).toContain('no matching manifest for linux/s390x in the manifest list entries');
   });
 
-  it('answers an unknown tag as dockerd does', async () => {
+  it('answers an unknown tag and an absent registry as dockerd does', async () => {
     const res = await docker(berthd.env, 'pull', `${R}/busybox:nope`);
     expect(res.code).not.toBe(0);
     expect(res.stderr.trim()).toBe(`Error response from daemon: manifest for ${R}/busybox:nope not found: manifest unknown: manifest unknown`);
     if (reference) expect(res.stderr).toBe((await docker(reference.env, 'pull', `${R}/busybox:nope`)).stderr);
+    // Nothing listens there: HTTPS, then plain HTTP (loopback is insecure) are refused.
+    const port = await freePort();
+    const refused = await docker(berthd.env, 'pull', `127.0.0.1:${port}/x`);
+    expect(refused.stderr.trim()).toBe(`Error response from daemon: Get "http://127.0.0.1:${port}/v2/": dial tcp 127.0.0.1:${port}: connect: connection refused`);
+    if (reference) expect(refused.stderr).toBe((await docker(reference.env, 'pull', `127.0.0.1:${port}/x`)).stderr);
   });
 
   it('pushes an imported image, mounts a pulled one, and pulls both back after rmi', async () => {
