@@ -158,7 +158,9 @@ describe(`the app in web mode against ${process.env.BERTH_APP_ENGINE ?? 'referen
     await expect.poll(() => page.locator('.inspect').textContent(), { timeout: 15_000 }).toContain(`"Name": "/${attachable}"`);
     await screenshot(page, 'container-inspect');
     await page.getByRole('tab', { name: 'Stats' }).click();
-    await page.locator('.stats').waitFor({ timeout: 20_000 });
+    await expect.poll(() => page.locator('.stats .chart').count(), { timeout: 20_000 }).toBe(4);
+    // The engine sends a sample a second; wait for a few so the charts have lines.
+    await expect.poll(() => page.locator('.chart polyline').first().getAttribute('points'), { timeout: 20_000 }).toMatch(/^\S+ \S+ \S+/);
     await screenshot(page, 'container-stats');
   });
 

@@ -9,7 +9,9 @@ export function statsSample(id: string, s: ContainerStats): ContainerStatsSample
   const cpuDelta = (s.cpu_stats?.cpu_usage?.total_usage ?? 0) - (s.precpu_stats?.cpu_usage?.total_usage ?? 0);
   const systemDelta = (s.cpu_stats?.system_cpu_usage ?? 0) - (s.precpu_stats?.system_cpu_usage ?? 0);
   const cpus = s.cpu_stats?.online_cpus || s.cpu_stats?.cpu_usage?.percpu_usage?.length || 1;
-  const cpuPercent = systemDelta > 0 && cpuDelta > 0 ? (cpuDelta / systemDelta) * cpus * 100 : 0;
+  // The first sample has no previous one (precpu is empty): no rate yet, like `docker stats`.
+  const hasPrevious = Boolean(s.precpu_stats?.system_cpu_usage);
+  const cpuPercent = hasPrevious && systemDelta > 0 && cpuDelta > 0 ? (cpuDelta / systemDelta) * cpus * 100 : 0;
   // Like the docker CLI: page cache that can be reclaimed is not "used" memory.
   const cache = Number(s.memory_stats?.stats?.inactive_file ?? s.memory_stats?.stats?.total_inactive_file ?? 0);
   const networks = Object.values(s.networks ?? {});

@@ -1,15 +1,15 @@
 // One container: header with its state and actions, and tabs for logs, terminal, inspect, stats.
 import { useEffect, useState } from 'react';
-import type { ContainerStatsSample } from '../../shared/views.js';
 import { berth } from '../berth.js';
 import type { DetailTab } from '../stores/app-store.js';
 import { statusLine } from '../stores/container-rows.js';
 import { useNow } from './use-now.js';
-import { formatBytes, shortId } from './format.js';
+import { shortId } from './format.js';
 import { LogsPanel } from './LogsPanel.js';
 import { useApp, useContainerAction } from './store-context.js';
 import { TerminalPanel } from './TerminalPanel.js';
 import { TerminalTabs } from './TerminalTabs.js';
+import { StatsPanel } from './StatsPanel.js';
 
 const tabs: { id: DetailTab; label: string }[] = [
   { id: 'logs', label: 'Logs' }, { id: 'terminal', label: 'Terminal' }, { id: 'attach', label: 'Attach' },
@@ -70,27 +70,4 @@ function InspectPanel({ id, version }: { id: string; version: string }) {
     berth().containers.inspect(id).then((j) => setText(JSON.stringify(j, null, 2)), (e: Error) => setText(e.message));
   }, [id, version]);
   return <pre className="inspect">{text}</pre>;
-}
-
-function StatsPanel({ id, running }: { id: string; running: boolean }) {
-  const [sample, setSample] = useState<ContainerStatsSample | null>(null);
-  useEffect(() => {
-    if (!running) return;
-    const api = berth();
-    let streamId: string | undefined;
-    let closed = false;
-    const off = api.on('stats:sample', (m) => { if (m.streamId === streamId) setSample(m.sample); });
-    void api.stats.open(id).then((s) => { if (closed) void api.stats.close(s); else streamId = s; });
-    return () => { closed = true; off(); if (streamId) void api.stats.close(streamId); };
-  }, [id, running]);
-  if (!running) return <p className="empty">Stats are shown while the container runs.</p>;
-  if (!sample) return <p className="empty">Waiting for the first sample…</p>;
-  return (
-    <dl className="stats">
-      <div><dt>CPU</dt><dd>{sample.cpuPercent.toFixed(1)} %</dd></div>
-      <div><dt>Memory</dt><dd>{formatBytes(sample.memoryBytes)}{sample.memoryLimit ? ` / ${formatBytes(sample.memoryLimit)}` : ''}</dd></div>
-      <div><dt>Network</dt><dd>↓ {formatBytes(sample.networkRx)} · ↑ {formatBytes(sample.networkTx)}</dd></div>
-      <div><dt>Block I/O</dt><dd>read {formatBytes(sample.blockRead)} · write {formatBytes(sample.blockWrite)}</dd></div>
-    </dl>
-  );
 }
