@@ -6,7 +6,7 @@ import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import http from 'node:http';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pack as tarPack, type Headers } from 'tar-stream';
@@ -360,3 +360,45 @@ describe('interoperability with the reference dockerd', () => {
     await run('docker', ['rmi', 'busybox:latest'], { env: ref.env }).catch(() => undefined);
   });
 });
+
+describe('the vfs driver, chosen by configuration or as the fallback', () => {
+  let vfs: Berthd;
+  let overlayRoot: string | undefined;
+  beforeAll(async () => {
+    vfs = await startBerthd({ extraArgs: ['--storage-driver', 'vfs'] });
+  });
+  afterAll(async () => {
+    await vfs?.stop();
+    if (overlayRoot) {
+      await run('umount', [path.join(overlayRoot, 'merged')]).catch(() => undefined);
+      rmSync(overlayRoot, { recursive: true, force: true });
+    }
+  });
+
+  it('loads, browses and saves images with the same ids as overlay', async () => {
+    const info = await docker(vfs, 'info', '--format', '{{.Driver}}');
+    expect(info.stdout.trim()).toBe('vfs');
+    await docker(vfs, 'load', '-i', fixtures.whiteout.dockerArchive);
+    expect(await ids(vfs, 'whiteout')).toBe(await ids(berthd, 'whiteout'));
+    const page = JSON.parse((await api(vfs.socket, 'GET', '/berth/images/whiteout/layers/2/tree?path=/data&changes=1')).body);
+    expect(page.entries.map((e: { name: string; change: string }) => `${e.name}:${e.change}`)).toEqual(['added.txt:added', 'deleted.txt:removed', 'dir:modified', 'gone-dir:removed']);
+    const out = await dockerPipe(berthd, { env: vfs.env, args: ['save', 'whiteout'] }, ['load']);
+    expect(out).toContain('Loaded image: whiteout:latest');
+  });
+
+  it('falls back to vfs when overlay cannot mount on the data root, and refuses overlay2 when asked for it', async () => {
+    overlayRoot = mkdtempSync(path.join(tmpdir(), 'berth-on-overlay-'));
+    for (const d of ['lower', 'upper', 'work', 'merged']) mkdirSync(path.join(overlayRoot, d));
+    await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${overlayRoot}/lower,upperdir=${overlayRoot}/upper,workdir=${overlayRoot}/work`, path.join(overlayRoot, 'merged')]);
+    const dataRoot = path.join(overlayRoot, 'merged', 'root');
+    const fallback = await startBerthd({ dataRoot });
+    try {
+      expect((await docker(fallback, 'info', '--format', '{{.Driver}}')).stdout.trim()).toBe('vfs');
+      expect(fallback.logs()).toMatch(/overlay is unavailable, using vfs/);
+    } finally {
+      await fallback.stop();
+    }
+    await expect(startBerthd({ dataRoot, extraArgs: ['--storage-driver', 'overlay2'] })).rejects.toThrow(/overlay2 cannot mount/);
+  });
+});
+

@@ -136,6 +136,7 @@ export class LayerBrowser {
       if (!anywhere.some((st) => st?.isDirectory())) throw notFound(`no directory /${rel} in layer ${args.layer}`);
     }
     const ownDir = path.join(dirs[args.layer]!, rel);
+    const delta = vfs ? await driver.layerDelta?.(hexOf(chain[args.layer]!.chainId)) : undefined;
 
     // Classify by name first (cheap); stat only the entries the page shows.
     const classify = async (name: string): Promise<{ shown: Exclude<Seen, 'removed'>; change: ChangeKind | null } | undefined> => {
@@ -145,6 +146,8 @@ export class LayerBrowser {
       if (cur === 'removed' || cur === undefined) return oldLive ? { shown: oldLive, change: 'removed' } : undefined;
       if (!vfs) return { shown: cur, change: cur.dir === ownDir ? (oldLive ? 'modified' : 'added') : null };
       if (!oldLive) return { shown: cur, change: 'added' };
+      // vfs layers are full trees: what the layer's own tar wrote was noted when it was unpacked.
+      if (delta) return { shown: cur, change: delta.touched.has(rel ? `${rel}/${name}` : name) ? 'modified' : null };
       const [a, b] = await Promise.all([lstat(path.join(cur.dir, name)), lstat(path.join(oldLive.dir, name))]);
       return { shown: cur, change: changed(a, b) ? 'modified' : null };
     };

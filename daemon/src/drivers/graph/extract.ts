@@ -20,6 +20,9 @@ export interface ExtractResult {
   size: number;
   /** sha256 of the whole (uncompressed) tar stream. */
   diffId: string;
+  /** What the layer's tar wrote and what its whiteouts removed (paths relative to the root). */
+  touched: string[];
+  removed: string[];
 }
 
 const WHITEOUT_PREFIX = '.wh.';
@@ -107,7 +110,9 @@ class LayerWriter {
   size = 0;
   private readonly kinds = new Map<string, Kind>();
   /** Paths this layer wrote, which an opaque marker in the same layer must keep (vfs). */
-  private readonly created = new Set<string>();
+  readonly created = new Set<string>();
+  /** Paths this layer's whiteouts removed. */
+  readonly removed = new Set<string>();
   private readonly dirTimes: { rel: string; mtime: Date }[] = [];
   private readonly specials = new Map<string, SpecialFile & { uid: number; gid: number; mtime: Date }>();
   private readonly xattrs: Xattr[] = [];
@@ -157,6 +162,7 @@ class LayerWriter {
       await mkdir(this.abs(cur), { mode: 0o755 });
       this.kinds.set(cur, 'dir');
       this.fresh.add(cur);
+      this.created.add(cur);
     }
   }
 
@@ -297,7 +303,10 @@ class LayerWriter {
         // Everything below the directory that an earlier layer put there disappears.
         for (const name of await readdir(this.abs(dir))) {
           const child = dir === '' ? name : `${dir}/${name}`;
-          if (![...this.created].some((c) => c === child || c.startsWith(child + '/'))) await this.clear(child, false);
+          if (!this.created.has(child)) {
+            await this.clear(child, false);
+            this.removed.add(child);
+          }
         }
       }
       return;
@@ -306,6 +315,7 @@ class LayerWriter {
     if (name === '' || name === '.' || name === '..') throw refuse(`whiteout ${JSON.stringify(original)} names no file`);
     const target = dir === '' ? name : `${dir}/${name}`;
     await this.clear(target, false);
+    this.removed.add(target);
     if (this.mode === 'overlay') {
       this.specials.set(target, { path: target, kind: 'c', mode: 0, major: 0, minor: 0, uid: 0, gid: 0, mtime: new Date(0) });
       this.kinds.set(target, 'other');
@@ -428,5 +438,5 @@ export async function extractLayer(tar: Readable, root: string, mode: WhiteoutMo
     throw systemError(`unpacking layer failed: ${e.message}`, err);
   }
   await writer.finish();
-  return { size: writer.size, diffId: await hasher.digest() };
+  return { size: writer.size, diffId: await hasher.digest(), touched: [...writer.created], removed: [...writer.removed] };
 }

@@ -18,6 +18,12 @@ export interface AppliedLayer {
   diffId: string;
 }
 
+/** What one layer changed against the layers below it (paths relative to the root). */
+export interface LayerDelta {
+  touched: Set<string>;
+  removed: Set<string>;
+}
+
 export interface PreparedRootfs {
   /** Where the container's root filesystem appears once mounted. */
   rootfs: string;
@@ -55,6 +61,11 @@ export interface GraphDriver {
   removeLayer(id: string): Promise<void>;
   /** The directory holding a layer's own files (overlay: its diff; vfs: its full tree). */
   layerDir(id: string): string;
+  /**
+   * What the layer itself changed, for drivers whose layer directories hold full trees (vfs);
+   * overlay's layer directories are that delta already.
+   */
+  layerDelta?(id: string): Promise<LayerDelta | undefined>;
   /** Ids of every layer on disk (for garbage collection after a crash). */
   listLayers(): Promise<string[]>;
 

@@ -99,7 +99,7 @@ export class OverlayDriver implements GraphDriver {
     await mkdir(path.join(staging, 'diff'), { recursive: true, mode: 0o755 });
     try {
       const result = await extractLayer(tar, path.join(staging, 'diff'), 'overlay', signal, hasher);
-      return { ...result, dir: staging };
+      return { size: result.size, diffId: result.diffId, dir: staging };
     } catch (err) {
       await rm(staging, { recursive: true, force: true });
       throw err;

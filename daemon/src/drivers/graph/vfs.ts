@@ -3,10 +3,10 @@
 // mount (a data root on overlayfs, a kernel without it).
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import type { AppliedLayer, Change, GraphDriver, PreparedRootfs } from './graph-driver';
+import type { AppliedLayer, Change, GraphDriver, LayerDelta, PreparedRootfs } from './graph-driver';
 import { extractLayer } from './extract';
 import { packChanges, treeChanges } from './changes';
 import { run } from './mounts';
@@ -58,16 +58,27 @@ export class VfsDriver implements GraphDriver {
       if (parent) await copyTree(this.layerDir(parent), path.join(staging, 'root'));
       const result = await extractLayer(tar, path.join(staging, 'root'), 'delete', signal);
       if (parent) await writeFile(path.join(staging, 'parent'), parent);
+      // A full copy does not show what this layer changed: keep that for the image browser.
+      await writeFile(path.join(staging, 'delta.json'), JSON.stringify({ touched: result.touched, removed: result.removed }));
       try {
         await rename(staging, path.join(this.home, id));
       } catch (err) {
         if (!this.hasLayer(id)) throw err;
         await rm(staging, { recursive: true, force: true });
       }
-      return result;
+      return { size: result.size, diffId: result.diffId };
     } catch (err) {
       await rm(staging, { recursive: true, force: true });
       throw err;
+    }
+  }
+
+  async layerDelta(id: string): Promise<LayerDelta | undefined> {
+    try {
+      const d = JSON.parse(await readFile(path.join(this.home, id, 'delta.json'), 'utf8')) as { touched: string[]; removed: string[] };
+      return { touched: new Set(d.touched), removed: new Set(d.removed) };
+    } catch {
+      return undefined;
     }
   }
 
