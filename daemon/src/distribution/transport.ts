@@ -32,6 +32,8 @@ export interface SendOptions {
 }
 
 const agents = new Map<string, http.Agent>();
+/** How long a registry connection may stay silent. */
+const IDLE_TIMEOUT_MS = 60_000;
 
 function agentFor(url: URL, endpoint: Endpoint | undefined): http.Agent {
   const sameOrigin = endpoint && url.origin === endpoint.origin;
@@ -109,6 +111,9 @@ function sendOnce(endpoint: Endpoint | undefined, target: string, options: SendO
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise<IncomingMessage>((resolve, reject) => {
     const req = mod.request(url, { method: options.method, headers, agent: agentFor(url, endpoint), signal: options.signal });
+    // A registry that stops answering (connect, headers or body) fails like a dropped connection,
+    // which blob downloads resume from.
+    req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(Object.assign(new Error('i/o timeout'), { code: 'ETIMEDOUT' })));
     req.once('response', resolve);
     req.once('error', (err: NodeJS.ErrnoException) => {
       if (err.name === 'AbortError') reject(err);
