@@ -12,7 +12,7 @@ import path from 'node:path';
 import { pack as tarPack } from 'tar-stream';
 import { startBerthd, type Berthd } from './berthd';
 import { startReferenceDockerd } from './reference';
-import { ensureFixtures } from './fixtures/fixtures';
+import { ensureFixtures, startRegistry, type Registry } from './fixtures/fixtures';
 
 const run = promisify(execFile);
 type Env = { env: NodeJS.ProcessEnv };
@@ -281,6 +281,24 @@ describe('docker build (classic builder)', () => {
     const job = JSON.parse((await api(berthd.socket, 'GET', `/berth/jobs/${jobId}`)).body) as { state: string };
     expect(job.state).toBe('cancelled');
     await noLeftovers();
+  });
+});
+
+describe('base images from a registry', () => {
+  let registry: Registry | undefined;
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  it('pulls a missing base image, and again with --pull', async () => {
+    registry = await startRegistry(undefined, { images: ['hello'] });
+    const dir = context('pull', { Dockerfile: `FROM ${registry.address}/hello:latest\nLABEL pulled=yes\n` });
+    const first = (await docker(berthd, 'build', '-t', 'pulled', dir)).stdout;
+    expect(first).toMatch(/Pulling from hello|Downloaded newer image|Pull complete/);
+    expect((await docker(berthd, 'image', 'inspect', `${registry.address}/hello:latest`, '--format', '{{.Id}}')).stdout).toMatch(/^sha256:/);
+    const again = (await docker(berthd, 'build', '--pull', dir)).stdout;
+    expect(again).toMatch(/Image is up to date|Pulling from hello/);
+    expect(again).toContain('Using cache');
   });
 });
 

@@ -2,6 +2,7 @@
 // images by name, a writable root filesystem over an image, a command run in it, its changes
 // committed as a new image, tags, and the build cache's index. graph-backend.ts implements it
 // over the graph and the container component's jobs.
+import type { AuthConfig } from '../distribution/auth';
 import type { Writable } from 'node:stream';
 import type { ContainerConfig, Digest, HistoryEntry, ImageConfig } from '../graph/interfaces';
 import type { HostConfig } from '../container/types';
@@ -32,7 +33,7 @@ export interface BuildBackend {
   /** A local image by reference or id; undefined when there is none. */
   getImage(nameOrId: string): Promise<BuildImage | undefined>;
   /** Fetches an image from its registry; throws a 404-worded error when it cannot. */
-  pullImage(name: string, platform: string | undefined, progress: Writable, signal: AbortSignal): Promise<BuildImage>;
+  pullImage(name: string, platform: string | undefined, progress: Writable, signal: AbortSignal, auth: Record<string, AuthConfig>): Promise<BuildImage>;
   /** A new container id with a writable layer over `image` (scratch when undefined), mounted: its rootfs path. */
   createRootfs(containerId: string, image: BuildImage | undefined): Promise<string>;
   /** A real container (as `docker create` makes) over `image` for a RUN step; its id. */

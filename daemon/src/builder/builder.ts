@@ -2,6 +2,7 @@
 // dockerd's progress lines (`Step 2/7 : …`, ` ---> Using cache`, ` ---> Running in …`). Each step
 // first asks the build cache for an image made from the same parent by the same step (the step's
 // config, with the content hash of copied files in its Cmd) and only does the work on a miss.
+import type { AuthConfig } from '../distribution/auth';
 import { createHash, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { BuildBackend, BuildImage } from './backend';
@@ -33,6 +34,8 @@ export interface BuildOptions {
   quiet: boolean;
   /** networkmode, shmsize, memory, memswap, cpusetcpus, cpushares, cpuquota, cpuperiod, extrahosts for RUN. */
   hostConfig: HostConfig;
+  /** Credentials by registry (X-Registry-Config), for pulling base images. */
+  registryAuth?: Record<string, AuthConfig>;
 }
 
 /** The state of the stage being built. */
@@ -208,7 +211,7 @@ export class Builder {
       if (local) return local;
     }
     try {
-      return await this.backend.pullImage(name, platform, this.options.quiet ? new Writable({ write: (_c, _e, cb) => cb() }) : this.out, this.signal);
+      return await this.backend.pullImage(name, platform, this.options.quiet ? new Writable({ write: (_c, _e, cb) => cb() }) : this.out, this.signal, this.options.registryAuth ?? {});
     } catch (err) {
       if (!this.options.pull) throw err;
       // --pull with an image that exists only here (built locally): dockerd uses the local one.

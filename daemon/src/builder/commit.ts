@@ -5,7 +5,7 @@
 import { Readable } from 'node:stream';
 import { extract as tarExtract, pack as tarPack } from 'tar-stream';
 import type { Graph } from '../graph/graph';
-import type { ContainerConfig, Digest, HistoryEntry, ImageConfig } from '../graph/interfaces';
+import type { ContainerConfig, Digest, HistoryEntry, ImageConfig, ImageRecord } from '../graph/interfaces';
 import { sha256 } from '../graph/content-store';
 import { BERTH_VERSION } from '../version';
 import type { BuildImage } from './backend';
@@ -61,7 +61,9 @@ export async function commitImage(graph: Graph, spec: NewImage, signal?: AbortSi
     };
     const bytes = Buffer.from(JSON.stringify(config));
     const stored = await graph.content.ingestStream([bytes], { digest: sha256(bytes), size: bytes.length });
-    await graph.addImage({ id: stored.digest, layers, ...(chainId ? { chainId } : {}) }, []);
+    // `parent` (dockerd's image Parent) lets the image list hide build intermediates as dockerd does.
+    const record: ImageRecord & { parent?: Digest } = { id: stored.digest, layers, ...(chainId ? { chainId } : {}), ...(spec.parent ? { parent: spec.parent.id } : {}) };
+    await graph.addImage(record, []);
     return { id: stored.digest as Digest, config };
   });
 }

@@ -3,6 +3,7 @@
 // dockerd's are; COPY and WORKDIR only need a writable layer over the image, so they get a bare
 // graphdriver container that lives for the step. The cache index maps a step's key to the image
 // it made, one small file per key under DATA_ROOT/builder/cache.
+import type { AuthConfig } from '../distribution/auth';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
@@ -48,12 +49,15 @@ export class GraphBuildBackend implements BuildBackend {
     }
   }
 
-  async pullImage(name: string, platform: string | undefined, progress: Writable, signal: AbortSignal): Promise<BuildImage> {
+  async pullImage(name: string, platform: string | undefined, progress: Writable, signal: AbortSignal, auth: Record<string, AuthConfig>): Promise<BuildImage> {
     const { engine } = this.deps;
     if (!engine.has('image.pull')) throw notFound(`No such image: ${name}`);
     const ref = parseReference(name);
+    // The CLI keys Docker Hub's credentials by its index address.
+    const registry = ref.name.split('/')[0]!;
+    const credentials = auth[registry] ?? (registry === 'docker.io' ? auth['https://index.docker.io/v1/'] ?? auth['index.docker.io'] : undefined) ?? {};
     await engine.run('image.pull', {
-      reference: ref.full, platform, auth: {},
+      reference: ref.full, platform, auth: credentials,
       sink: (m) => void progress.write(JSON.stringify(m) + '\r\n'),
     }, { signal, hidden: true });
     const image = await this.getImage(ref.full);

@@ -10,6 +10,7 @@ import { StepError, type BuildOptions } from '../../builder/builder';
 import { parseReference } from '../../graph/reference';
 import type { HostConfig } from '../../container/types';
 import type { ContainerConfig } from '../../graph/interfaces';
+import { normalizeAuth, type AuthConfig } from '../../distribution/auth';
 import { invalidParameter, messageOf, notImplemented, statusOf } from '../../errors';
 
 export const buildRoutes: Route[] = [
@@ -29,6 +30,19 @@ function jsonMap(ctx: RequestContext, name: string, what: string): Record<string
     // Reported below.
   }
   throw invalidParameter(`error reading ${what}: ${JSON.stringify(raw)} is not a JSON object`);
+}
+
+/** X-Registry-Config: base64url JSON of registry → credentials, for pulling base images. */
+function registryConfig(ctx: RequestContext): Record<string, AuthConfig> {
+  const raw = ctx.req.headers['x-registry-config'];
+  const value = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+  if (!value) return {};
+  try {
+    const parsed = JSON.parse(Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8')) as Record<string, AuthConfig> | null;
+    return Object.fromEntries(Object.entries(parsed ?? {}).map(([registry, auth]) => [registry, normalizeAuth(auth)]));
+  } catch {
+    throw invalidParameter('invalid X-Registry-Config header: the value must be base64url-encoded JSON');
+  }
 }
 
 function buildOptions(ctx: RequestContext): BuildOptions {
@@ -69,6 +83,7 @@ function buildOptions(ctx: RequestContext): BuildOptions {
     platform,
     quiet: ctx.bool('q'),
     hostConfig,
+    registryAuth: registryConfig(ctx),
   };
 }
 
