@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { extract as tarExtract } from 'tar-stream';
 import type { Digest, ImageConfig, ImageRecord, Reference } from './interfaces';
 import type { Graph } from './graph';
@@ -223,9 +223,9 @@ function resolveFile(files: Map<string, Digest>, links: Map<string, string>, nam
 function readJson<T>(graph: Graph, digest: Digest, what: string): T {
   const file = graph.content.path(digest);
   try {
-    const text = readFileSync(file);
-    if (text.length > MAX_MANIFEST) throw new Error('too large');
-    return JSON.parse(text.toString('utf8')) as T;
+    // Checked before reading: a "manifest" of gigabytes must not be read into memory.
+    if (statSync(file).size > MAX_MANIFEST) throw new Error(`larger than ${MAX_MANIFEST / 1024 / 1024} MiB`);
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
   } catch (err) {
     throw invalid(`${what} is not valid JSON: ${(err as Error).message}`);
   }
