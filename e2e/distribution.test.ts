@@ -115,7 +115,7 @@ describe('distribution: docker pull and push against a local registry', () => {
 
   beforeAll(async () => {
     fixtures = await ensureFixtures();
-    registry = await startRegistry(undefined, { images: ['busybox', 'hello', 'multilayer'] });
+    registry = await startRegistry(undefined, { images: ['busybox', 'hello', 'multilayer', 'whiteout'] });
     R = registry.address;
     const layout = path.join(temp, 'multi');
     multi = buildMultiPlatformLayout(fixtures, layout);
@@ -383,6 +383,24 @@ describe('distribution: docker pull and push against a local registry', () => {
     expect(all.stdout).toContain(`Status: Downloaded newer image for ${R}/tags\n`);
     const tags = await docker(berthd.env, 'images', '--format', '{{.Tag}}', `${R}/tags`);
     expect(tags.stdout.trim().split('\n').sort()).toEqual(['one', 'two']);
+  });
+
+  it('pulls layer by layer on vfs (each layer on its parent), with the same image id, and pushes back', async () => {
+    const vfs = await startBerthd({ extraArgs: ['--storage-driver', 'vfs'] });
+    try {
+      const pulled = await docker(vfs.env, 'pull', `${R}/whiteout`);
+      expect(pulled.stderr).toBe('');
+      expect(pulled.stdout.match(/Pull complete/g)?.length).toBe(3);
+      const id = (await docker(vfs.env, 'image', 'inspect', '-f', '{{.Id}}', `${R}/whiteout`)).stdout.trim();
+      expect((await docker(berthd.env, 'pull', `${R}/whiteout`)).code).toBe(0);
+      expect((await docker(berthd.env, 'image', 'inspect', '-f', '{{.Id}}', `${R}/whiteout`)).stdout.trim()).toBe(id);
+      expect((await docker(vfs.env, 'tag', `${R}/whiteout`, `${R}/whiteout-vfs:1`)).code).toBe(0);
+      const push = await docker(vfs.env, 'push', `${R}/whiteout-vfs:1`);
+      expect(push.stderr).toBe('');
+      expect(push.stdout.match(/Mounted from whiteout/g)?.length).toBe(3);
+    } finally {
+      await vfs.stop();
+    }
   });
 
   it('pulls docker.io images through registry-mirrors, and publishes the pull event', async () => {
