@@ -86,14 +86,17 @@ describe.skipIf(!wired)('containers on networks and volumes', () => {
   afterAll(async () => {
     if (!berthd) return;
     const dataRoot = berthd.dataRoot;
-    await berthd.stop({ keepState: true });
-    // Shutdown leaves no table, no bridge and no mount of berthd's behind.
-    await expect(run('nft', ['list', 'table', 'inet', names.table])).rejects.toThrow();
-    await expect(run('ip', ['link', 'show', names.bridge])).rejects.toThrow();
-    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(dataRoot);
-    await berthd.stop();
-    rmSync(execRoot, { recursive: true, force: true });
-    rmSync(www, { recursive: true, force: true });
+    try {
+      await berthd.stop({ keepState: true });
+      // Shutdown leaves no table, no bridge and no mount of berthd's behind.
+      await expect(run('nft', ['list', 'table', 'inet', names.table])).rejects.toThrow();
+      await expect(run('ip', ['link', 'show', names.bridge])).rejects.toThrow();
+      expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(dataRoot);
+    } finally {
+      await berthd.stop();
+      rmSync(execRoot, { recursive: true, force: true });
+      rmSync(www, { recursive: true, force: true });
+    }
   });
 
   it('two containers on a user network reach each other by name and alias', async () => {
