@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import http from 'node:http';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pack as tarPack } from 'tar-stream';
@@ -255,6 +255,15 @@ describe('docker build (classic builder)', () => {
     const missing = context('missing', { Dockerfile: 'FROM busybox\nCOPY nope /x\n' });
     const copyFailed = await dockerFails(berthd, 'build', missing);
     expect(copyFailed.stderr + copyFailed.stdout).toContain('COPY failed: file not found in build context or excluded by .dockerignore: stat nope: file does not exist');
+  });
+
+  it('applies --label, and --add-host and --network to RUN steps', async () => {
+    const dir = context('options', { Dockerfile: 'FROM busybox\nRUN grep foo /etc/hosts > /hosts && ip -o link | wc -l > /links\nLABEL inner=1\n' });
+    const iid = path.join(dir, 'iid');
+    await docker(berthd, 'build', '--label', 'outer=2', '--add-host', 'foo:10.1.2.3', '--network', 'none', '--iidfile', iid, '-t', 'options', dir);
+    expect(JSON.parse((await docker(berthd, 'image', 'inspect', 'options', '--format', '{{json .Config.Labels}}')).stdout)).toEqual({ inner: '1', outer: '2' });
+    expect((await docker(berthd, 'run', '--rm', 'options', 'cat', '/hosts', '/links')).stdout).toBe('10.1.2.3\tfoo\n1\n');
+    expect(readFileSync(iid, 'utf8')).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
   it('works with the CLI default (no buildx here: it falls back to the classic builder)', async () => {
