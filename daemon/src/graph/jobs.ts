@@ -51,7 +51,17 @@ export function registerImageJobs(engine: Engine, graph: Graph): void {
   engine.register('image.prune', async (job) => views.prune(job.args.filters));
   engine.register('image.load', async (job) => {
     if (!job.stdin) throw invalidParameter('docker load needs a tarball in the request body');
-    return loadImages(graph, job.stdin, job.args.progress, job.signal);
+    // The client's stream (none when quiet) and the job's own progress, which the app follows.
+    const out = job.args.progress;
+    const progress: LoadProgress = {
+      status: (status, id) => out?.status(status, id),
+      progress: (id, status, current, total) => {
+        job.setProgress({ message: `${status} ${id}`, current, total, unit: 'bytes' });
+        return out?.progress(id, status, current, total);
+      },
+      stream: (text) => out?.stream(text),
+    };
+    return loadImages(graph, job.stdin, progress, job.signal);
   });
   engine.register('image.save', async (job) => {
     if (job.args.names.length === 0) throw invalidParameter('no image names given to save');
