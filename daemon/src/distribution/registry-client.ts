@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { OffThreadHash } from './hash-worker';
+import { WorkerHasher } from '../graph/hash-worker';
 import { Authorizer, registryError, registryErrorMessage, repositoryScope, type AuthConfig } from './auth';
 import { readBody, send, type Endpoint } from './transport';
 import { ACCEPTED_MANIFESTS, parseManifest, type Descriptor, type Manifest } from './manifest';
@@ -145,7 +145,8 @@ export class RegistrySession {
    * match the digest, so a consumer that commits only after the end never keeps a bad blob.
    */
   async *blob(desc: Descriptor, options: { signal?: AbortSignal; onBytes?: (n: number) => void; mismatch?: string } = {}): AsyncGenerator<Buffer> {
-    const hash = new OffThreadHash();
+    // The digest is computed on the graph's hashing thread, beside the unpacking on this one.
+    const hash = new WorkerHasher();
     let finished = false;
     let offset = 0;
     let retries = 0;
@@ -177,7 +178,8 @@ export class RegistrySession {
               chunk = chunk.subarray(n);
               if (chunk.length === 0) continue;
             }
-            hash.update(chunk);
+            const wait = hash.update(chunk);
+            if (wait) await wait;
             offset += chunk.length;
             if (desc.size > 0 && offset > desc.size) throw invalidParameter(options.mismatch ?? `filesystem layer verification failed for digest ${desc.digest}`);
             options.onBytes?.(chunk.length);

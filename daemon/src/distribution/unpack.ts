@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { PassThrough, Readable } from 'node:stream';
 import type { ContentStore, Digest } from '../graph/interfaces';
 import { TarSplitRecorder } from '../drivers/graph/tar-split';
+import { WorkerHasher } from '../graph/hash-worker';
 import type { GraphStores } from './puller';
 import { invalidParameter } from '../errors';
 
@@ -18,7 +19,7 @@ export async function stageLayer(graph: GraphStores, tar: Readable, parent: Dige
   const driver = layers.driver;
   const recorder = new TarSplitRecorder();
   const pass = new PassThrough({ highWaterMark: 1 << 20 });
-  const staging = driver.stageLayer!(pass, signal);
+  const staging = driver.stageLayer!(pass, signal, new WorkerHasher());
   // An unpacker that fails (a hostile entry) stops the feeding at once.
   const failed = staging.then(() => new Promise<never>(() => undefined), (err: unknown) => Promise.reject(err));
   failed.catch(() => undefined);
