@@ -163,17 +163,19 @@ export class Containers {
   async create(req: CreateRequest): Promise<{ Id: string; Warnings: string[] }> {
     const config = req.config ?? {};
     const hostConfig: HostConfig = { ...(req.hostConfig ?? {}) };
-    const name = req.name ? validateName(req.name) : generateName((n) => this.store.nameTaken(n));
-    if (this.store.nameTaken(name)) {
-      const holder = this.store.get(name);
-      throw conflict(`Conflict. The container name "${name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`);
-    }
+    // dockerd's order: the settings, then the image (a 404 makes the client pull), then the name.
+    const requested = req.name ? validateName(req.name) : undefined;
     if (!config.Image) throw invalidParameter('No image specified');
     const warnings = validateHostConfig(hostConfig, this.o.limits, this.attachments.network !== undefined);
     if (hostConfig.Init && !this.o.specHost.initBinary) throw invalidParameter('--init: no init binary is installed on this host (tini-static)');
     hostConfig.NetworkMode ||= 'default';
     hostConfig.LogConfig ??= { Type: 'local', Config: {} };
     const image = await this.o.images.resolve(config.Image);
+    const name = requested ?? generateName((n) => this.store.nameTaken(n));
+    if (this.store.nameTaken(name)) {
+      const holder = this.store.get(name);
+      throw conflict(`Conflict. The container name "${name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    }
     const id = randomBytes(32).toString('hex');
     const merged = mergeImageConfig(config, image.config, id);
     const prepared = await this.o.graph.prepare(id, image.topLayer);
