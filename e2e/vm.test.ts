@@ -31,9 +31,26 @@ function config(stateDir: string): VmConfig {
   };
 }
 
+/** Retries `fn` until it resolves (published ports appear and vanish a moment after the container). */
+async function eventually<T>(fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 function tcpPing(port: number): Promise<string> {
+  return tcpGet(port, '/_ping');
+}
+
+function tcpGet(port: number, urlPath: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/_ping', timeout: 10_000, agent: false }, (res) => {
+    http.get({ host: '127.0.0.1', port, path: urlPath, timeout: 10_000, agent: false }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => { body += d.toString(); });
       res.on('end', () => resolve(body));
@@ -122,10 +139,27 @@ describe('the VM under qemu', () => {
       expect(status.stdout).toContain('answers /_ping');
       // a docker context "berth", in a private docker config, reaches the same engine
       const dockerConfig = path.join(dir, 'docker-config');
-      const env = { ...process.env, DOCKER_CONFIG: dockerConfig, DOCKER_HOST: '' };
-      await run(process.execPath, [cli, 'vm', 'context', ...args], { env });
-      const { stdout } = await run('docker', ['--context', 'berth', 'version', '--format', '{{.Server.Platform.Name}}'], { env });
-      expect(stdout.trim()).toBe('Berth Engine');
+      const ctxEnv = { ...process.env, DOCKER_CONFIG: dockerConfig, DOCKER_HOST: '' };
+      await run(process.execPath, [cli, 'vm', 'context', ...args], { env: ctxEnv });
+      expect((await run('docker', ['--context', 'berth', 'version', '--format', '{{.Server.Platform.Name}}'], { env: ctxEnv })).stdout.trim()).toBe('Berth Engine');
+
+      // containers in the VM: an image loaded through the host socket, a run, a shared folder
+      // read at its host path, and a published port reachable on the host's loopback
+      const env = { ...process.env, DOCKER_HOST: dockerHost };
+      const docker = (...a: string[]) => run('docker', a, { env, timeout: 120_000 });
+      const archive = execFileSync('bash', [path.join(repoRoot, 'e2e', 'fixtures', 'build-images.sh'), 'busybox'], { encoding: 'utf8' }).trim().split('\t')[2]!;
+      await docker('load', '-i', archive);
+      expect((await docker('run', '--rm', 'busybox', 'echo', 'hello from the VM')).stdout).toBe('hello from the VM\n');
+      writeFileSync(path.join(shared, 'note.txt'), 'shared with the VM\n');
+      expect((await docker('run', '--rm', '-v', `${shared}:/x`, 'busybox', 'cat', '/x/note.txt')).stdout).toBe('shared with the VM\n');
+      const port = await freeLoopbackPort();
+      await docker('run', '-d', '--name', 'web', '-p', `${port}:80`, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/www');
+      expect(await eventually(() => tcpGet(port, '/'))).toContain('Hello from a Berth test image');
+      await docker('rm', '-f', 'web');
+      // the host side of the forward is gone, not just the container behind it
+      await eventually(() => tcpGet(port, '/').then(
+        () => { throw new Error(`port ${port} still answers`); },
+        (err: NodeJS.ErrnoException) => { if (err.code !== 'ECONNREFUSED') throw err; }));
       const console = readFileSync(vmPaths(stateDir).consoleLog, 'utf8');
       expect(console).not.toContain('formatting the data disk'); // reused, not re-created
       expect(statSync(vmPaths(stateDir).dataDisk).size).toBeGreaterThan(diskBefore); // --disk 5 grew it
@@ -135,7 +169,7 @@ describe('the VM under qemu', () => {
     }
     const after = await run(process.execPath, [cli, 'vm', 'status', '--state-dir', stateDir]).catch((e: { stdout: string }) => e);
     expect(after.stdout.trim()).toBe('stopped');
-  }, 240_000);
+  }, 400_000);
 
   it('mounts shared folders at the same path over a pure cgroup v2 hierarchy where runc and crun run containers', async () => {
     writeFileSync(path.join(shared, 'hello.txt'), 'from the host\n');

@@ -8,7 +8,9 @@ import { consoleTail } from './console-log.js';
 import { diagnose, type Diagnosis } from './diagnosis.js';
 import { wipeDataDisk } from './data-disk.js';
 import { ping, waitForPing } from './health.js';
+import { EngineClient } from '../engine/engine-client.js';
 import { HostSocketForwarder } from './host-socket.js';
+import { PortPublisher } from './port-publisher.js';
 import { otherLiveOwner, writeState, type VmOwner } from './state-file.js';
 
 export type VmState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
@@ -42,6 +44,7 @@ export class VmManager {
   private state: VmState = 'stopped';
   private handle: VmHandle | undefined;
   private forwarder: HostSocketForwarder | undefined;
+  private publisher: PortPublisher | undefined;
   private bootMs: number | undefined;
   private error: string | undefined;
   private processOutput = '';
@@ -109,6 +112,12 @@ export class VmManager {
       this.bootMs = Date.now() - t0;
       void handle.exited.then((code) => this.onExit(handle, code));
       this.set('running');
+      // Containers' published ports follow berthd's events onto the host, where the backend needs it
+      // (WSL relays localhost by itself).
+      if (handle.addPortForward) {
+        this.publisher = new PortPublisher(new EngineClient({ kind: 'unix', socketPath: this.paths.apiSocket }), this, (err) => this.onPublishError(err));
+        this.publisher.start();
+      }
       return this.snapshot();
     } catch (err) {
       this.processOutput = this.handle?.processOutput() ?? '';
@@ -147,6 +156,19 @@ export class VmManager {
     return { forced };
   }
 
+  /** Published ports that could not be forwarded (a host port in use), for the app to show. */
+  readonly publishErrors: string[] = [];
+
+  private onPublishError(err: Error): void {
+    this.publishErrors.push(err.message);
+    if (this.publishErrors.length > 20) this.publishErrors.shift();
+  }
+
+  /** Host forwards currently in place for containers' published ports. */
+  publishedPorts(): PortForward[] {
+    return this.publisher?.forwards() ?? [];
+  }
+
   /** Publishes a guest port on the host (containers' -p); a no-op where the platform does it. */
   async addPortForward(f: PortForward): Promise<void> {
     if (this.state !== 'running' || !this.handle) throw new Error('the VM is not running');
@@ -172,6 +194,8 @@ export class VmManager {
   }
 
   private async teardown(killVm: boolean): Promise<void> {
+    this.publisher?.stop();
+    this.publisher = undefined;
     if (killVm && this.handle?.isRunning()) await this.handle.kill();
     await this.forwarder?.close();
     this.forwarder = undefined;
