@@ -1,8 +1,8 @@
 // The VM end to end, under TCG on this machine: build the image (cached), boot it with the qemu
 // backend, reach berthd in the guest with the real docker CLI through the host socket, and power
-// off cleanly; then the same through `berth vm` on the same data disk; then an image self-test
-// (shared folder, pure cgroup v2, runc and crun) through the diagnostics hook.
-// Containers and published ports join here when berthd runs containers.
+// off cleanly; then the same through `berth vm` on the same data disk, with containers (a run, a
+// shared folder, a published port on the host's loopback); an image self-test (shared folder, pure
+// cgroup v2, runc and crun) through the diagnostics hook; the accelerator probe; a failed boot.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
 import http from 'node:http';
