@@ -1,7 +1,7 @@
 // Starts a real berthd (the bundle in dist/) on a temporary socket with temporary roots, for
 // end-to-end tests and benchmarks. Each instance is private: its own data root, exec root, socket.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
@@ -99,7 +99,14 @@ export async function startBerthd(options: BerthdOptions = {}): Promise<Berthd> 
     async stop({ keepState = false, signal = 'SIGTERM' } = {}) {
       if (running) child.kill(signal);
       const code = await exited;
-      if (!keepState) rmSync(dir, { recursive: true, force: true });
+      if (!keepState) {
+        // A berthd that was killed (not shut down) leaves its bridge and nftables table for the next
+        // start on the same state (live restore); the test is over, so they go now.
+        const conf = JSON.parse(readFileSync(configFile, 'utf8')) as { bridge?: string; 'firewall-table'?: string };
+        if (conf['firewall-table']) spawnSync('nft', ['delete', 'table', 'inet', conf['firewall-table']], { stdio: 'ignore' });
+        if (conf.bridge) spawnSync('ip', ['link', 'del', conf.bridge], { stdio: 'ignore' });
+        rmSync(dir, { recursive: true, force: true });
+      }
       return code;
     },
   };
