@@ -2,7 +2,7 @@
 // tar is stored uncompressed (its digest is the layer's diff id) while it streams in, then unpacked
 // by the graphdriver; `changes` set the config as Dockerfile instructions would.
 import { Readable } from 'node:stream';
-import { coalesce } from './load';
+import { coalesce } from './load-archive';
 import type { ContainerConfig, Digest, ImageConfig, Reference } from './interfaces';
 import type { Graph } from './graph';
 import { decompressed } from './compression';
