@@ -1,6 +1,7 @@
 // The app in Chromium against a real engine, through web mode: what a person sees and does.
 // Screenshots of each view land in test-artifacts/app/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import {
   docker, launchBrowser, removeContainers, screenshot, startTestEngine, startWebMode, uniqueName,
@@ -113,6 +114,22 @@ describe(`the app in web mode against ${process.env.BERTH_APP_ENGINE ?? 'referen
     await page.getByLabel('Search log').fill('line 3 from');
     await page.getByLabel('Search log').press('Enter');
     await screenshot(page, 'container-logs');
+  });
+
+  it('downloads the log, and reopens it from the start with "since"', async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download' }).click()]);
+    const file = await download.path();
+    const text = readFileSync(file, 'utf8');
+    expect(text).toContain('needle-in-the-log');
+    expect(text).toContain('problem 39 on stderr');
+    await page.getByLabel('Since').selectOption('0');
+    await page.getByLabel('Search log').fill('line 0 from');
+    // The log reopens from the start; once the line is there, step to it.
+    await expect.poll(() => page.locator('.match-count').textContent(), { timeout: 15_000 }).toBe('0/1');
+    await page.getByLabel('Search log').press('Enter');
+    await page.locator('.log-line.current').waitFor({ timeout: 15_000 });
+    expect(await page.locator('.log-line.current').textContent()).toBe('line 0 from stdout');
+    await page.getByLabel('Since').selectOption('');
   });
 
   it('runs echo in a terminal and the text appears in the xterm buffer', async () => {

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { LogLine, LogOpenOptions } from '../../shared/views.js';
 import { MultiplexedStreamDecoder } from '../engine/multiplexed-stream.js';
+import { EngineError } from '../engine/engine-error.js';
 import type { Emit } from './broadcaster.js';
 import type { EngineService } from './engine-service.js';
 
@@ -28,6 +29,24 @@ export class LineSplitter {
   }
 }
 
+/**
+ * The API takes `since` as unix seconds; like the docker CLI, also accept a duration ago
+ * ("10m", "1h30m") and RFC 3339 times.
+ */
+export function sinceTimestamp(since: string | undefined, now = Date.now()): string | undefined {
+  if (!since) return undefined;
+  if (/^\d+(\.\d+)?$/.test(since)) return since;
+  const units: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+  const parts = [...since.matchAll(/(\d+)([smhd])/g)];
+  if (parts.length && parts.map((p) => p[0]).join('') === since) {
+    const seconds = parts.reduce((n, p) => n + Number(p[1]) * units[p[2]!]!, 0);
+    return String(Math.floor(now / 1000) - seconds);
+  }
+  const t = Date.parse(since);
+  if (!Number.isNaN(t)) return String(Math.floor(t / 1000));
+  throw new EngineError(400, `invalid since "${since}": write a duration like 10m or 1h, a unix time, or an RFC 3339 time`);
+}
+
 export class LogsService {
   private readonly streams = new Map<string, { controller: AbortController; res?: IncomingMessage }>();
 
@@ -41,7 +60,7 @@ export class LogsService {
     const controller = new AbortController();
     const entry: { controller: AbortController; res?: IncomingMessage } = { controller };
     this.streams.set(streamId, entry);
-    const res = await client.containerLogs(options.id, { ...options, signal: controller.signal });
+    const res = await client.containerLogs(options.id, { ...options, since: sinceTimestamp(options.since), signal: controller.signal });
     entry.res = res;
     void this.pump(streamId, res, tty);
     return streamId;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { containerView, imageView } from './views.js';
-import { LineSplitter } from './logs-service.js';
+import { LineSplitter, sinceTimestamp } from './logs-service.js';
 import { statsSample } from './stats-service.js';
 
 describe('containerView', () => {
@@ -52,5 +52,17 @@ describe('statsSample', () => {
     expect(s.cpuPercent).toBeCloseTo(40);
     expect(s.memoryBytes).toBe(70_000_000);
     expect(s).toMatchObject({ networkRx: 11, networkTx: 22, blockRead: 4096, blockWrite: 512, memoryLimit: 1_000_000_000 });
+  });
+});
+
+describe('sinceTimestamp', () => {
+  const now = Date.parse('2026-01-01T12:00:00Z');
+  it('reads durations ago, unix times and RFC 3339 times as the docker CLI does', () => {
+    expect(sinceTimestamp('10m', now)).toBe(String(now / 1000 - 600));
+    expect(sinceTimestamp('1h30m', now)).toBe(String(now / 1000 - 5400));
+    expect(sinceTimestamp('1700000000', now)).toBe('1700000000');
+    expect(sinceTimestamp('2026-01-01T11:00:00Z', now)).toBe(String(now / 1000 - 3600));
+    expect(sinceTimestamp(undefined, now)).toBeUndefined();
+    expect(() => sinceTimestamp('yesterday', now)).toThrow(/invalid since "yesterday"/);
   });
 });

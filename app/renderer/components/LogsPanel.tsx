@@ -13,6 +13,7 @@ export function LogsPanel({ containerId }: { containerId: string }) {
   const [version, setVersion] = useState(0);
   const [follow, setFollow] = useState(true);
   const [timestamps, setTimestamps] = useState(false);
+  const [since, setSince] = useState('');
   const [ended, setEnded] = useState<string | null>(null);
   const [query, setQuery] = useState('');
   const [current, setCurrent] = useState(-1);
@@ -40,7 +41,8 @@ export function LogsPanel({ containerId }: { containerId: string }) {
       if (streamId === undefined) endedEarly.push(m);
       else if (m.streamId === streamId) onEnd(m);
     });
-    api.logs.open({ id: containerId, follow, timestamps, tail: 5000 }).then((id) => {
+    // With "since", the whole log from then on; without, the last 5000 lines.
+    api.logs.open({ id: containerId, follow, timestamps, tail: since ? 'all' : 5000, since: since || undefined }).then((id) => {
       if (closed) { void api.logs.close(id); return; }
       streamId = id;
       for (const m of early.splice(0)) if (m.streamId === id) buffer.append(m.lines);
@@ -53,7 +55,7 @@ export function LogsPanel({ containerId }: { containerId: string }) {
       cancelAnimationFrame(frame);
       if (streamId) void api.logs.close(streamId);
     };
-  }, [containerId, follow, timestamps, buffer]);
+  }, [containerId, follow, timestamps, since, buffer]);
 
   const matches = useMemo(() => buffer.search(query), [buffer, query, version]);
   const matchSet = useMemo(() => new Set(matches), [matches]);
@@ -66,6 +68,15 @@ export function LogsPanel({ containerId }: { containerId: string }) {
       <div className="toolbar">
         <label><input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> Follow</label>
         <label><input type="checkbox" checked={timestamps} onChange={(e) => setTimestamps(e.target.checked)} /> Timestamps</label>
+        <label>Since
+          <select value={since} onChange={(e) => setSince(e.target.value)} aria-label="Since">
+            <option value="">last 5000 lines</option>
+            <option value="5m">5 minutes ago</option>
+            <option value="1h">1 hour ago</option>
+            <option value="24h">1 day ago</option>
+            <option value="0">the start</option>
+          </select>
+        </label>
         <span className="spacer" />
         <input
           className="search"
@@ -79,7 +90,8 @@ export function LogsPanel({ containerId }: { containerId: string }) {
         <span className="muted match-count" aria-live="polite">{query ? `${position >= 0 ? position + 1 : 0}/${matches.length}` : ''}</span>
         <button onClick={() => step(-1)} disabled={!matches.length} aria-label="Previous match">↑</button>
         <button onClick={() => step(1)} disabled={!matches.length} aria-label="Next match">↓</button>
-        <button onClick={() => void navigator.clipboard?.writeText(Array.from({ length: buffer.length }, (_, i) => buffer.at(i)!.text).join('\n'))}>Copy</button>
+        <button onClick={() => void navigator.clipboard?.writeText(allText(buffer))}>Copy</button>
+        <button onClick={() => download(`${containerId.slice(0, 12)}.log`, allText(buffer))}>Download</button>
       </div>
       <VirtualList
         listRef={listRef}
@@ -98,4 +110,20 @@ export function LogsPanel({ containerId }: { containerId: string }) {
       {ended ? <p className="log-end muted">{ended}</p> : null}
     </div>
   );
+}
+
+function allText(buffer: LogBuffer): string {
+  return Array.from({ length: buffer.length }, (_, i) => buffer.at(i)!.text).join('\n');
+}
+
+/** Saves text as a file through a temporary object URL (no server round trip). */
+function download(name: string, text: string): void {
+  const url = URL.createObjectURL(new Blob([text + '\n'], { type: 'text/plain' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
