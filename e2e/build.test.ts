@@ -266,6 +266,33 @@ describe('docker build (classic builder)', () => {
     expect(readFileSync(iid, 'utf8')).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
+  it('downloads ADD URLs, copies them as they are, and rebuilds from the cache only while their content stays', async () => {
+    let body = 'remote one\n';
+    const archive = await tarOf({ 'inner.txt': 'x' });
+    const server = http.createServer((req, res) => {
+      if (req.url === '/data.txt') res.end(body);
+      else if (req.url === '/pkg.tar') res.end(archive);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const dir = context('remote', { Dockerfile: `FROM busybox\nADD http://127.0.0.1:${port}/data.txt /d/\nADD http://127.0.0.1:${port}/pkg.tar /r/\n` });
+      await docker(berthd, 'build', '-t', 'remote', dir);
+      expect((await docker(berthd, 'run', '--rm', 'remote', 'sh', '-c', 'cat /d/data.txt; stat -c %a /d/data.txt; ls /r')).stdout).toBe('remote one\n600\npkg.tar\n');
+      expect((await docker(berthd, 'build', dir)).stdout.match(/Using cache/g)?.length).toBe(2);
+      body = 'remote two\n';
+      const changed = (await docker(berthd, 'build', '-t', 'remote', dir)).stdout;
+      expect(changed.split(/^Step /m).find((x) => x.startsWith('2/3'))).not.toContain('Using cache');
+      expect((await docker(berthd, 'run', '--rm', 'remote', 'cat', '/d/data.txt')).stdout).toBe('remote two\n');
+      const missing = context('remote-404', { Dockerfile: `FROM busybox\nADD http://127.0.0.1:${port}/nope.txt /n\n` });
+      const failed = await dockerFails(berthd, 'build', missing);
+      expect(failed.stderr + failed.stdout).toContain(`ADD failed: error downloading http://127.0.0.1:${port}/nope.txt: 404`);
+    } finally {
+      server.close();
+    }
+  });
+
   it('works with the CLI default (no buildx here: it falls back to the classic builder)', async () => {
     const dir = context('default-cli', { Dockerfile: 'FROM busybox\nRUN echo default > /d\nCMD ["cat", "/d"]\n' });
     await run('docker', ['build', '-t', 'default-cli', dir], { env: berthd.env, encoding: 'utf8' });

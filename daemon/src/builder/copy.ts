@@ -10,7 +10,7 @@ import { resolveInRoot } from '../container/scoped-path';
 import { resolveUser } from '../drivers/exec/user';
 import { decompressed } from '../graph/compression';
 import { extractLayer } from '../drivers/graph/extract';
-import { invalidParameter, notFound, notImplemented } from '../errors';
+import { invalidParameter, notFound } from '../errors';
 
 export interface CopySource {
   /** The directory sources are read from (the context, or a stage's mounted rootfs). */
@@ -88,7 +88,7 @@ export async function resolveSources(req: CopyRequest, from: CopySource, tree: S
   for (const raw of req.sources) {
     if (/^https?:\/\//.test(raw)) {
       if (req.kind === 'COPY') throw invalidParameter(`${req.kind} failed: source can't be a URL for COPY`);
-      throw notImplemented(`${req.kind} failed: berthd does not download remote ADD sources (${raw}); fetch it in a RUN step or add it to the context`);
+      throw invalidParameter(`${req.kind} failed: a URL source cannot be combined with --from`);
     }
     const clean = path.posix.normalize('/' + raw).slice(1);
     if (!hasWildcard(clean)) {
@@ -171,7 +171,7 @@ async function isArchive(file: string): Promise<boolean> {
 }
 
 /** Copies the resolved sources into `rootfs`. */
-export async function performCopy(req: CopyRequest, from: CopySource, sources: ResolvedSource[], rootfs: string): Promise<void> {
+export async function performCopy(req: CopyRequest, from: CopySource, sources: ResolvedSource[], rootfs: string, neverUnpack = new Set<string>()): Promise<void> {
   let dest = req.dest;
   if (!path.posix.isAbsolute(dest)) dest = path.posix.join(req.workdir || '/', dest) + (dest.endsWith('/') || dest === '.' ? '/' : '');
   const destIsDirSyntax = dest.endsWith('/') || dest.endsWith('/.');
@@ -188,7 +188,7 @@ export async function performCopy(req: CopyRequest, from: CopySource, sources: R
       await copyTree(srcHost, destHost, owner, mode);
       continue;
     }
-    if (req.kind === 'ADD' && from.isContext && (await isArchive(srcHost))) {
+    if (req.kind === 'ADD' && from.isContext && !neverUnpack.has(src.rel) && (await isArchive(srcHost))) {
       await mkdirOwned(rootfs, dest, owner);
       const tar = await decompressed(createReadStream(srcHost));
       await extractLayer(tar, destHost, 'delete');

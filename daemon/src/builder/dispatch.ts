@@ -3,14 +3,17 @@
 // history lines and cache keys take dockerd's shapes (`/bin/sh -c #(nop)  ENV A=1`,
 // `|1 X=1 /bin/sh -c echo $X`, `#(nop) COPY file:<hash> in /dst `).
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, utimes } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import type { Builder, StageState } from './builder';
 import { StepError, platformOf, shortId } from './builder';
 import type { Instruction, ShellDependent } from './instructions';
 import { formatGoDuration } from './instructions';
-import { performCopy, resolveSources, type CopySource } from './copy';
+import { performCopy, resolveSources, type CopyRequest, type CopySource } from './copy';
 import type { ContainerConfig } from '../graph/interfaces';
 import { resolveInRoot } from '../container/scoped-path';
 import { invalidParameter } from '../errors';
@@ -218,12 +221,24 @@ async function run(b: Builder, state: StageState, cmd: ShellDependent): Promise<
 
 async function copy(b: Builder, state: StageState, ins: Extract<Instruction, { kind: 'copy' | 'add' }>, word: (w: string) => string): Promise<void> {
   const kind = ins.kind === 'copy' ? 'COPY' : 'ADD';
-  const req = {
+  const req: CopyRequest = {
     kind, sources: ins.sources.map(word), dest: word(ins.dest), workdir: state.config.WorkingDir || '/',
     chown: ins.chown === undefined ? undefined : word(ins.chown),
     chmod: ins.chmod === undefined ? undefined : word(ins.chmod),
-  } as const;
+  };
   let from: CopySource = { root: b.context.root, isContext: true };
+  // ADD's URLs are downloaded into the unpacked context (dockerd downloads them at every build
+  // too: the content decides the cache key); they are copied as they are, never unpacked.
+  const remote = new Map<string, string>();
+  if (kind === 'ADD' && ins.from === undefined && req.sources.some(isUrl)) {
+    await b.context.materialize(b.signal);
+    req.sources = await Promise.all(req.sources.map(async (src, i) => {
+      if (!isUrl(src)) return src;
+      const { rel, hash } = await download(src, b.context.root, `.berth-remote-${i}`, b.signal);
+      remote.set(rel, hash);
+      return rel;
+    }));
+  }
   let fromImageId: string | undefined;
   let fromContainer: string | undefined;
   try {
@@ -240,10 +255,12 @@ async function copy(b: Builder, state: StageState, ins: Extract<Instruction, { k
       from = { root: made.rootfs, isContext: false };
     }
     // The context answers from its index: nothing is unpacked unless the step misses the cache.
-    const sources = await resolveSources(req, from, from.isContext ? b.context : undefined);
+    const sources = await resolveSources(req, from, from.isContext && remote.size === 0 ? b.context : undefined);
     // The cache key names the content: hashes of context files, or the source image's id.
     const hashes: string[] = [];
-    for (const s of sources) hashes.push(from.isContext ? await b.context.hash(s.rel) : createHash('sha256').update(`${fromImageId}:${s.rel}`).digest('hex'));
+    for (const s of sources) {
+      hashes.push(remote.get(s.rel) ?? (from.isContext ? await b.context.hash(s.rel) : createHash('sha256').update(`${fromImageId}:${s.rel}`).digest('hex')));
+    }
     const type = sources.length > 1 ? 'multi' : sources[0]!.isDir ? 'dir' : 'file';
     const digest = sources.length > 1 ? createHash('sha256').update(hashes.join(',')).digest('hex') : hashes[0]!;
     const flags = `${req.chown ? `--chown=${req.chown} ` : ''}${req.chmod ? `--chmod=${req.chmod} ` : ''}`;
@@ -254,7 +271,7 @@ async function copy(b: Builder, state: StageState, ins: Extract<Instruction, { k
     if (from.isContext) await b.context.materialize(b.signal);
     const { id, rootfs } = await b.newRootfs(state.image);
     try {
-      await performCopy(req, from, sources, rootfs);
+      await performCopy(req, from, sources, rootfs, new Set(remote.keys()));
       const image = await b.backend.commit(id, state.image, {
         config: state.config, containerConfig: probe, history: { created_by: cmd.join(' ') }, author: state.maintainer, platform: platformOf(state.platform),
       });
@@ -291,4 +308,29 @@ export function validateSignal(signal: string): void {
     if (`SIG${name}` in osConstants.signals || /^RTMIN(\+\d+)?$|^RTMAX(-\d+)?$/.test(name)) return;
   }
   throw invalidParameter(`Invalid signal: ${signal}`);
+}
+
+const isUrl = (s: string) => /^https?:\/\//i.test(s);
+
+/** Downloads an ADD source to DIR/SUB/<name from the URL>, mode 0600 and Last-Modified as dockerd. */
+async function download(url: string, root: string, sub: string, signal: AbortSignal): Promise<{ rel: string; hash: string }> {
+  const name = path.posix.basename(new URL(url).pathname);
+  if (!name || name === '/') throw invalidParameter(`ADD failed: cannot determine filename from url: ${url}`);
+  let res: Response;
+  try {
+    res = await fetch(url, { signal, redirect: 'follow' });
+  } catch (err) {
+    throw invalidParameter(`ADD failed: error downloading ${url}: ${(err as Error).message}`);
+  }
+  if (!res.ok || !res.body) throw invalidParameter(`ADD failed: error downloading ${url}: ${res.status} ${res.statusText}`);
+  const rel = `${sub}/${name}`;
+  const file = path.join(root, rel);
+  await mkdir(path.dirname(file), { recursive: true });
+  const h = createHash('sha256');
+  const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  body.on('data', (chunk: Buffer) => h.update(chunk));
+  await pipeline(body, createWriteStream(file, { mode: 0o600 }));
+  const modified = res.headers.get('last-modified');
+  if (modified && !Number.isNaN(Date.parse(modified))) await utimes(file, new Date(modified), new Date(modified));
+  return { rel, hash: h.digest('hex') };
 }
