@@ -319,7 +319,7 @@ export class Containers {
   /** The process ended: record it, tell everyone, then restart or remove as the policy says. */
   private async onExit(c: Container, task: ContainerTask, exit: ExitStatus): Promise<void> {
     if (this.tasks.get(c.id) === task) this.tasks.delete(c.id);
-    this.stopHealth(c);
+    await this.stopHealth(c);
     await task.delete().catch((err: unknown) => this.o.log.warn('task delete failed', { id: c.id, err: (err as Error).message }));
     await this.attachments.release(c.id).catch((err: unknown) => this.o.log.warn('network/volume release failed', { id: c.id, err: (err as Error).message }));
     const startedAt = Date.parse(c.state.StartedAt);
@@ -576,9 +576,10 @@ export class Containers {
     monitor.start();
   }
 
-  private stopHealth(c: Container): void {
-    this.health.get(c.id)?.stop();
+  private async stopHealth(c: Container): Promise<void> {
+    const monitor = this.health.get(c.id);
     this.health.delete(c.id);
+    if (monitor) await Promise.race([monitor.stop(), new Promise((r) => setTimeout(r, 5000))]);
   }
 
   // ---- live restore -------------------------------------------------------------------

@@ -3,6 +3,7 @@
 // start period do not count. Each change of status is a `health_status: …` event.
 import { randomBytes } from 'node:crypto';
 import type { Container } from './container';
+import type { Task } from '../drivers/exec/exec-driver';
 import type { Containers } from './containers';
 
 const DEFAULT_INTERVAL_MS = 30_000;
@@ -17,6 +18,7 @@ const ms = (nanos: number | undefined, fallback: number) => (nanos && nanos > 0 
 export class HealthMonitor {
   private timer?: NodeJS.Timeout;
   private stopped = false;
+  private inFlight?: Promise<void>;
   private readonly startedAt = Date.now();
 
   constructor(private readonly containers: Containers, private readonly c: Container) {}
@@ -25,9 +27,11 @@ export class HealthMonitor {
     this.schedule();
   }
 
-  stop(): void {
+  /** Stops probing; resolves once a probe in flight has cleaned up its exec process. */
+  stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    return this.inFlight ?? Promise.resolve();
   }
 
   private get config() {
@@ -39,7 +43,12 @@ export class HealthMonitor {
     const cfg = this.config;
     const inStart = Date.now() - this.startedAt < ms(cfg.StartPeriod, 0);
     const interval = inStart && cfg.StartInterval ? ms(cfg.StartInterval, DEFAULT_INTERVAL_MS) : ms(cfg.Interval, DEFAULT_INTERVAL_MS);
-    this.timer = setTimeout(() => void this.probe().finally(() => this.schedule()), interval);
+    this.timer = setTimeout(() => {
+      this.inFlight = this.probe().finally(() => {
+        this.inFlight = undefined;
+        this.schedule();
+      });
+    }, interval);
   }
 
   private command(): string[] {
@@ -58,9 +67,10 @@ export class HealthMonitor {
     let exitCode = -1;
     let output = '';
     const id = `health-${randomBytes(8).toString('hex')}`;
+    let exec: Task | undefined;
     try {
       const base = this.containers.spec(c).process;
-      const exec = await task.exec(id, { process: { ...base, terminal: false, args: this.command() }, tty: false, openStdin: false });
+      exec = await task.exec(id, { process: { ...base, terminal: false, args: this.command() }, tty: false, openStdin: false });
       const session = await exec.attach({ stdout: true, stderr: true });
       const collect = (chunk: Buffer) => {
         if (output.length < MAX_OUTPUT) output += chunk.toString('utf8');
@@ -76,9 +86,11 @@ export class HealthMonitor {
       } else {
         exitCode = result.exitCode;
       }
-      await exec.delete().catch(() => undefined);
     } catch (err) {
       output = (err as Error).message;
+    } finally {
+      // Whatever happened (the container may have died meanwhile), the exec's shim state goes.
+      await exec?.delete().catch(() => undefined);
     }
     if (this.stopped) return;
     const previous = health.Status;
