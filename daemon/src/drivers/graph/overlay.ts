@@ -5,7 +5,7 @@
 // home with relative paths, so an image of a few hundred layers still fits the one page of mount
 // options the kernel accepts.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, symlink, writeFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -56,7 +56,7 @@ export class OverlayDriver implements GraphDriver {
   }
 
   status(): [string, string][] {
-    return [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true'], ['Using metacopy', 'false'], ['Native Overlay Diff', 'false'], ['userxattr', 'false']];
+    return [['Backing Filesystem', backingFilesystem(this.home)], ['Supports d_type', 'true'], ['Using metacopy', 'false'], ['Native Overlay Diff', 'false'], ['userxattr', 'false']];
   }
 
   metadata(id: string, kind: 'layer' | 'container'): Record<string, string> {
@@ -229,6 +229,16 @@ export class OverlayDriver implements GraphDriver {
       (err: Error) => stream.destroy(err),
     );
     return stream;
+  }
+}
+
+/** The data root's filesystem, named as dockerd names it in `docker info`. */
+function backingFilesystem(dir: string): string {
+  const names: Record<number, string> = { 0xef53: 'extfs', 0x58465342: 'xfs', 0x9123683e: 'btrfs', 0x01021994: 'tmpfs', 0x2fc12fc1: 'zfs', 0x794c7630: 'overlayfs' };
+  try {
+    return names[statfsSync(dir).type] ?? 'unknown';
+  } catch {
+    return 'unknown';
   }
 }
 
