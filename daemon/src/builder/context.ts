@@ -174,22 +174,23 @@ export class BuildContext implements SourceTree {
   }
 
   /**
-   * Removes the spool and the unpacked files. The directory is renamed aside at once and deleted
-   * in the background, so the build's answer does not wait for the deletion of a large context.
+   * Removes the spool and the unpacked files: renamed aside at once (so a new build never sees
+   * them) and deleted in the background, so the build's answer does not wait for the deletion.
    */
   async remove(): Promise<void> {
-    await rm(this.spool, { force: true });
     await this.unpacked?.catch(() => undefined);
     const trash = path.join(path.dirname(path.dirname(this.root)), 'trash');
-    const aside = path.join(trash, path.basename(this.root));
-    try {
-      await mkdir(trash, { recursive: true });
-      await rename(this.root, aside);
-    } catch {
-      await rm(this.root, { recursive: true, force: true });
-      return;
+    await mkdir(trash, { recursive: true });
+    for (const p of [this.spool, this.root]) {
+      const aside = path.join(trash, path.basename(p));
+      try {
+        await rename(p, aside);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') await rm(p, { recursive: true, force: true });
+        continue;
+      }
+      void rm(aside, { recursive: true, force: true }).catch(() => undefined);
     }
-    void rm(aside, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 
