@@ -20,7 +20,7 @@ import { mergeImageConfig, validateHostConfig, validateResources, type HostLimit
 import { writeEtcFiles, etcPaths } from './etc-files';
 import { resolveInRoot } from './scoped-path';
 import { restartsWithDaemon } from './restart-policy';
-import { setPaused, setRemoving, setRestarting, setRunning, setStartFailed, setStopped, restoreAfterFailedRemoval, ZERO_TIME, setDead } from './state';
+import { setPaused, setRemoving, setRestarting, setRunning, setStartFailed, setStopped, restoreAfterFailedRemoval, setDead } from './state';
 import { parseSignal, SIGKILL, SIGTERM } from './signals';
 import { HealthMonitor } from './health';
 import { applyCgroupResources } from './cgroup-update';
@@ -652,11 +652,6 @@ export class Containers {
     for (const c of toStart) {
       c.exclusive(() => this.run(c)).catch((err: unknown) => this.o.log.warn('restart at start-up failed', { id: c.id, err: (err as Error).message }));
     }
-  }
-
-  /** Whether a container has ever run (dockerd's `StartedAt` is not zero). */
-  static everStarted(c: Container): boolean {
-    return c.state.StartedAt !== ZERO_TIME;
   }
 }
 
