@@ -56,7 +56,7 @@ export function kvmDeviceUsable(): boolean {
 export async function probeAccelerator(qemu: string, accel: Accelerator, kernel: string, initrd: string, timeoutMs = 15_000, tscKhz?: number): Promise<boolean> {
   const args = ['-M', 'microvm', '-accel', accel, ...(accel === 'tcg' ? [] : ['-cpu', 'host']), '-m', '256', '-smp', '1', '-nodefaults', '-no-user-config',
     '-display', 'none', '-no-reboot', '-serial', 'stdio', '-kernel', kernel, '-initrd', initrd,
-    '-append', `console=ttyS0 quiet panic=-1 berth.root=berth-probe${accel === 'tcg' && tscKhz ? ` tsc_early_khz=${tscKhz} tsc=reliable` : ''}`];
+    '-append', `console=ttyS0 quiet panic=-1 berth.root=berth-probe berth.rootwait=0${accel === 'tcg' && tscKhz ? ` tsc_early_khz=${tscKhz} tsc=reliable` : ''}`];
   return new Promise((resolve) => {
     const child = spawn(qemu, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
