@@ -6,7 +6,6 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { WorkerHasher } from '../graph/hash-worker';
-import { coalesce } from '../graph/load-archive';
 import { Authorizer, registryError, registryErrorMessage, repositoryScope, type AuthConfig } from './auth';
 import { readBody, send, type Endpoint } from './transport';
 import { ACCEPTED_MANIFESTS, parseManifest, type Descriptor, type Manifest } from './manifest';
@@ -171,8 +170,7 @@ export class RegistrySession {
         // A server that ignores Range starts over: skip what we already have.
         let skip = offset > 0 && status === 200 ? offset : 0;
         try {
-          // 1 MiB chunks: every stage after this (hashing, inflating, tar parsing) costs per chunk.
-          for await (const raw of coalesce(res as AsyncIterable<Buffer>)) {
+          for await (const raw of res as AsyncIterable<Buffer>) {
             let chunk = raw;
             if (skip > 0) {
               const n = Math.min(skip, chunk.length);
