@@ -6,7 +6,7 @@ import { parseEndpoint } from '../../app/main/engine/endpoint';
 import { EngineError } from '../../app/main/engine/engine-error';
 import { MultiplexedStreamDecoder } from '../../app/main/engine/multiplexed-stream';
 import { CLIENT_API_VERSION, compareVersions } from '../../app/main/engine/engine-transport';
-import { docker, removeContainers, startTestEngine, uniqueName, type TestEngine } from './harness';
+import { docker, removeContainers, startTestEngine, uniqueName, type TestEngine, engineChoice } from './harness';
 
 let engine: TestEngine;
 let client: EngineClient;
@@ -39,7 +39,7 @@ async function collect(stream: AsyncIterable<Buffer | string>, raw = false): Pro
   return out;
 }
 
-describe(`engine client against ${process.env.BERTH_APP_ENGINE ?? 'reference'}`, () => {
+describe(`engine client against ${engineChoice}`, () => {
   it('negotiates the lower of the engine\'s API version and its own', async () => {
     const ping = await client.ping();
     expect(compareVersions(ping.apiVersion, CLIENT_API_VERSION)).toBeLessThanOrEqual(0);

@@ -2,19 +2,19 @@
 // BERTH_APP_ENGINE), the docker CLI pointed at it, `berth web` as a real process, and Chromium
 // driven by playwright-core with a fresh profile.
 //
-//   BERTH_APP_ENGINE=reference   Debian's dockerd via ../shared/tools/reference-dockerd (default
-//                                until berthd serves containers)
+//   BERTH_APP_ENGINE=reference   Debian's dockerd via ../shared/tools/reference-dockerd (the
+//                                default when that tool exists, until berthd runs containers)
 //   BERTH_APP_ENGINE=berthd      a private berthd from dist/ (e2e/berthd.ts)
 //   BERTH_APP_ENGINE=unix:///…   any running engine
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { repoRoot, startBerthd } from '../berthd';
-import { startReferenceDockerd } from '../reference';
+import { referenceTool, startReferenceDockerd } from '../reference';
 import { ensureFixtures } from '../fixtures/fixtures';
 
 const run = promisify(execFile);
@@ -29,8 +29,11 @@ export interface TestEngine {
   stop(): Promise<void>;
 }
 
+/** The reference dockerd runs every view today; berthd when that tool is not beside the repository. */
+export const engineChoice = process.env.BERTH_APP_ENGINE ?? (existsSync(referenceTool) ? 'reference' : 'berthd');
+
 export async function startTestEngine(): Promise<TestEngine> {
-  const choice = process.env.BERTH_APP_ENGINE ?? 'reference';
+  const choice = engineChoice;
   if (choice === 'berthd') {
     const b = await startBerthd();
     const fixtures = await ensureFixtures();

@@ -3,7 +3,7 @@
 // (other engines have none, and the view says so).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { docker, launchBrowser, screenshot, startTestEngine, startWebMode, uniqueName, type Browser, type TestEngine, type WebMode } from './harness';
+import { docker, launchBrowser, screenshot, startTestEngine, startWebMode, uniqueName, type Browser, type TestEngine, type WebMode, engineChoice } from './harness';
 
 let engine: TestEngine;
 let web: WebMode;
@@ -26,7 +26,7 @@ afterAll(async () => {
   await engine?.stop();
 });
 
-describe(`engine, images and activity against ${process.env.BERTH_APP_ENGINE ?? 'reference'}`, () => {
+describe(`engine, images and activity against ${engineChoice}`, () => {
   it('shows the engine connected, with its name and the negotiated API version', async () => {
     await page.locator('.engine[data-connection="connected"]').waitFor({ timeout: 15_000 });
     const text = await page.locator('.engine').textContent();

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { ensureFixtures } from '../fixtures/fixtures';
-import { docker, launchBrowser, screenshot, startTestEngine, startWebMode, type Browser, type TestEngine, type WebMode } from './harness';
+import { docker, launchBrowser, screenshot, startTestEngine, startWebMode, type Browser, type TestEngine, type WebMode, engineChoice } from './harness';
 
 let engine: TestEngine;
 let web: WebMode;
@@ -30,7 +30,7 @@ afterAll(async () => {
 
 const entry = (path: string) => page.locator(`[data-entry="${path}"]`);
 
-describe(`image browser against ${process.env.BERTH_APP_ENGINE ?? 'reference'}`, () => {
+describe(`image browser against ${engineChoice}`, () => {
   it('lists the layers bottom first with the instruction that made each', async () => {
     await page.getByRole('button', { name: /^Images/ }).click();
     await page.getByLabel('Filter images').fill(image);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ensureFixtures, startRegistry, type Registry } from '../fixtures/fixtures';
-import { docker, launchBrowser, screenshot, startTestEngine, startWebMode, uniqueName, type Browser, type TestEngine, type WebMode } from './harness';
+import { docker, launchBrowser, screenshot, startTestEngine, startWebMode, uniqueName, type Browser, type TestEngine, type WebMode, engineChoice } from './harness';
 
 const run = promisify(execFile);
 
@@ -62,7 +62,7 @@ afterAll(async () => {
   await engine?.stop();
 });
 
-describe(`pull in the app against ${process.env.BERTH_APP_ENGINE ?? 'reference'}`, () => {
+describe(`pull in the app against ${engineChoice}`, () => {
   it('shows per-layer progress while pulling and lists the image when done', async () => {
     await page.getByRole('button', { name: /^Images/ }).click();
     await page.getByLabel('Image to pull').fill(reference);

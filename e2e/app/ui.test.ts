@@ -5,8 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import {
   docker, launchBrowser, removeContainers, screenshot, startTestEngine, startWebMode, uniqueName,
-  type Browser, type TestEngine, type WebMode,
-} from './harness';
+  type Browser, type TestEngine, type WebMode, engineChoice } from './harness';
 
 let engine: TestEngine;
 let web: WebMode;
@@ -62,7 +61,7 @@ function terminalText(): Promise<string> {
   })()`);
 }
 
-describe(`the app in web mode against ${process.env.BERTH_APP_ENGINE ?? 'reference'}`, () => {
+describe(`the app in web mode against ${engineChoice}`, () => {
   it('lists the containers the docker CLI started, grouped by compose project', async () => {
     for (const name of [logger, shell, victim, grouped, attachable]) await row(name).waitFor({ timeout: 15_000 });
     expect(await row(logger).getAttribute('data-state')).toBe('running');
