@@ -30,12 +30,23 @@ export async function bridgePorts(bridge: string): Promise<string[]> {
   return (JSON.parse(r.stdout) as { ifname: string }[]).map((l) => l.ifname);
 }
 
-/** The host's IPv4 routes' destinations, so new subnets avoid them. */
-export async function hostRoutes(): Promise<string[]> {
+/**
+ * The host's IPv4 routes and interface subnets (an interface that is down has an address but no
+ * route), with their device, so new subnets avoid them.
+ */
+export async function hostRouteDevices(): Promise<{ dst: string; dev: string }[]> {
   const r = await mustRun('error reading the routing table', 'ip', ['-j', '-4', 'route', 'show', 'table', 'all']);
-  return (JSON.parse(r) as { dst: string; type?: string }[])
+  const routes = (JSON.parse(r) as { dst: string; dev?: string; type?: string }[])
     .filter((route) => route.dst !== 'default' && (!route.type || route.type === 'unicast'))
-    .map((route) => (route.dst.includes('/') ? route.dst : `${route.dst}/32`));
+    .map((route) => ({ dst: route.dst.includes('/') ? route.dst : `${route.dst}/32`, dev: route.dev ?? '' }));
+  const a = await mustRun('error reading the interfaces\' addresses', 'ip', ['-j', '-4', 'addr', 'show']);
+  const addresses = (JSON.parse(a) as { ifname: string; addr_info?: { local: string; prefixlen: number }[] }[])
+    .flatMap((link) => (link.addr_info ?? []).filter((ai) => !ai.local.startsWith('127.')).map((ai) => ({ dst: `${ai.local}/${ai.prefixlen}`, dev: link.ifname })));
+  return [...routes, ...addresses];
+}
+
+export async function hostRoutes(): Promise<string[]> {
+  return (await hostRouteDevices()).map((r) => r.dst);
 }
 
 /** A new network namespace kept alive by a bind mount at `file`, loopback up. */

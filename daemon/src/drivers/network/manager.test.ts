@@ -285,3 +285,41 @@ describe('NetworkManager on the real kernel', () => {
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(root);
   });
 });
+
+describe('the default bridge and another engine', () => {
+  it('moves to a free subnet when another interface routes its own at start-up', async () => {
+    const t = randomBytes(2).toString('hex');
+    const dir = mkdtempSync(path.join(tmpdir(), 'berth-net-move-'));
+    const other = `btother${t}`;
+    const make = () => new NetworkManager({
+      dataRoot: path.join(dir, 'data'), execRoot: path.join(dir, 'exec'), defaultBridge: `btmove${t}`,
+      pools: [{ base: '10.236.0.0/16', size: 24 }], firewallTable: `berth_move_${t}`, log: quiet,
+    });
+    try {
+      let m = make();
+      await m.init();
+      const first = m.find('bridge').IPAM.Config[0]!.Subnet;
+      await m.shutdown();
+      // While berthd is down, another engine's bridge takes that subnet.
+      await command('ip', ['link', 'add', other, 'type', 'bridge']);
+      await command('ip', ['addr', 'add', first.replace(/0\/24$/, '1/24'), 'dev', other]);
+      m = make();
+      await m.init();
+      const moved = m.find('bridge').IPAM.Config[0]!;
+      expect(moved.Subnet).not.toBe(first);
+      expect(moved.Subnet).toMatch(/^10\.236\.\d+\.0\/24$/);
+      expect((await command('ip', ['-j', '-4', 'addr', 'show', 'dev', `btmove${t}`])).stdout).toContain(moved.Gateway!);
+      // And the move is what the record says after another restart.
+      await m.shutdown();
+      m = make();
+      await m.init();
+      expect(m.find('bridge').IPAM.Config[0]!.Subnet).toBe(moved.Subnet);
+      await m.shutdown();
+    } finally {
+      await command('ip', ['link', 'del', other]);
+      await command('ip', ['link', 'del', `btmove${t}`]);
+      await command('nft', ['delete', 'table', 'inet', `berth_move_${t}`]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { conflict, forbidden, invalidParameter, notFound, systemError } from '../../errors';
 import type { Logger } from '../../log';
 import { allocate, DEFAULT_POOLS, formatCidr, newAllocation, parseCidr, overlaps, pickSubnet, release, type AddressPool, type Allocation } from './ipam';
-import { attachVeth, bridgePorts, createNetns, deleteLink, deleteNetns, ensureBridge, hostRoutes, ipForwarding, macFor } from './bridge';
+import { attachVeth, bridgePorts, createNetns, deleteLink, deleteNetns, ensureBridge, hostRouteDevices, hostRoutes, ipForwarding, macFor } from './bridge';
 import { Firewall, type FirewallState } from './firewall';
 import { command } from './command';
 import { closePorts, openPorts, requestedPorts } from './ports';
@@ -97,7 +97,12 @@ export class NetworkManager implements NetworkDriver {
           if (ep?.ip) n.used[ep.ip] = ep.endpointId;
         }
       }
-      for (const n of this.networks.values()) if (n.bridge) await this.bringUp(n);
+      for (const n of this.networks.values()) {
+        // The default bridge may move to another subnet if another engine took its own at the
+        // same moment, unless it was configured (--bip) or running containers are on it.
+        const live = [...this.sandboxes.values()].some((sb) => sb.endpoints[n.Id]?.ip);
+        if (n.bridge) await this.bringUp(n, n.isDefault === true && !this.options.bip && !live);
+      }
       // Sandboxes whose namespace did not survive (a reboot) are no longer wired.
       for (const sb of this.sandboxes.values()) {
         if (sb.netns && !existsSync(sb.netns)) await this.unwire(sb);
@@ -200,15 +205,36 @@ export class NetworkManager implements NetworkDriver {
     return [...routes, ...ours];
   }
 
-  /** Creates the bridge of a network and, on user-defined ones, starts its DNS resolver. */
-  private async bringUp(n: NetworkRecord): Promise<void> {
+  /**
+   * Creates the bridge of a network and, on user-defined ones, starts its DNS resolver. A subnet
+   * picked from the pools (`canMove`) that another interface also routes now (two engines picked
+   * it in the same instant) is given up for the next free one.
+   */
+  private async bringUp(n: NetworkRecord, canMove = false): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const pool = n.IPAM.Config[0]!;
+      await ensureBridge(n.bridge!, `${pool.Gateway}/${parseCidr(pool.Subnet).bits}`);
+      if (!canMove || attempt >= 5 || !(await this.clashes(n))) break;
+      this.options.log.warn('another interface routes this network\'s subnet: picking another', { network: n.Name, subnet: pool.Subnet });
+      await deleteLink(n.bridge!);
+      // Both engines may notice at once: a random pause lets one of them move first.
+      await new Promise((r) => setTimeout(r, Math.random() * 100));
+      const alloc = newAllocation(pickSubnet(this.pools(), await this.takenSubnets(n.Id)));
+      n.IPAM.Config = [{ Subnet: alloc.subnet, Gateway: alloc.gateway }];
+      n.used = alloc.used;
+      this.saveNetwork(n);
+    }
     const pool = n.IPAM.Config[0]!;
-    await ensureBridge(n.bridge!, `${pool.Gateway}/${parseCidr(pool.Subnet).bits}`);
     if (!n.isDefault && !this.dns.has(n.Id)) {
       const server = new DnsServer((name) => this.lookup(n.Id, name), (client) => this.upstreams(n.Id, client));
       const port = await server.listen(pool.Gateway!);
       this.dns.set(n.Id, { server, port });
     }
+  }
+
+  private async clashes(n: NetworkRecord): Promise<boolean> {
+    const mine = parseCidr(n.IPAM.Config[0]!.Subnet);
+    return (await hostRouteDevices()).some((r) => r.dev !== n.bridge && overlaps(parseCidr(r.dst), mine));
   }
 
   /** The asking container's --dns, else the host's resolvers (loopback ones too: the resolver runs on the host). */
@@ -331,7 +357,7 @@ export class NetworkManager implements NetworkDriver {
       };
       this.saveNetwork(record);
       try {
-        await this.bringUp(record);
+        await this.bringUp(record, !asked?.Subnet);
         await this.applyFirewall();
       } catch (err) {
         await this.dropNetwork(record);
