@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBackend } from './backends.js';
-import { DEFAULT_RESOURCES, imageFromDir, vmPaths, type VmConfig } from './config.js';
+import { DEFAULT_RESOURCES, defaultStateDir, imageFromDir, vmPaths, type VmConfig } from './config.js';
 import { processAlive, readState } from './state-file.js';
 import { ping } from './health.js';
 import { VmManager, type VmStatus } from './manager.js';
@@ -54,13 +54,6 @@ interface Options {
 }
 
 class UsageError extends Error {}
-
-function defaultStateDir(env: NodeJS.ProcessEnv): string {
-  if (env.BERTH_VM_DIR) return env.BERTH_VM_DIR;
-  if (process.platform === 'darwin') return path.join(os.homedir(), 'Library', 'Application Support', 'Berth', 'vm');
-  if (process.platform === 'win32') return path.join(env.LOCALAPPDATA ?? os.homedir(), 'Berth', 'vm');
-  return path.join(env.XDG_STATE_HOME ?? path.join(os.homedir(), '.local', 'state'), 'berth', 'vm');
-}
 
 function defaultImageDir(env: NodeJS.ProcessEnv): string {
   if (env.BERTH_VM_IMAGE) return env.BERTH_VM_IMAGE;

@@ -1,5 +1,6 @@
 // What a VM is made of: the image the build produced, the resources the user gave it, the folders
 // it shares, and the directory where its disk, sockets and console log live.
+import os from 'node:os';
 import path from 'node:path';
 
 export interface VmResources {
@@ -68,3 +69,14 @@ export function imageFromDir(dir: string): VmImage {
 }
 
 export const DEFAULT_RESOURCES: VmResources = { cpus: 2, memoryMiB: 2048, diskGiB: 64 };
+
+/**
+ * Where the VM lives unless configured: the app and `berth vm` use the same place, so each sees the
+ * VM the other started (state.json says who owns it).
+ */
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+  if (env.BERTH_VM_DIR) return env.BERTH_VM_DIR;
+  if (platform === 'darwin') return path.join(os.homedir(), 'Library', 'Application Support', 'Berth', 'vm');
+  if (platform === 'win32') return path.join(env.LOCALAPPDATA ?? os.homedir(), 'Berth', 'vm');
+  return path.join(env.XDG_STATE_HOME ?? path.join(os.homedir(), '.local', 'state'), 'berth', 'vm');
+}
