@@ -59,6 +59,12 @@ describe('berth web', () => {
     expect((await get(`/?token=${web.token.slice(0, -1)}x`)).status).toBe(401);
   });
 
+  it('answers a malformed or escaping path with an error and keeps serving', async () => {
+    expect((await get(`/%E0%A4%A?token=${web.token}`)).status).toBe(400);
+    expect((await get(`/..%2f..%2fetc%2fpasswd?token=${web.token}`)).status).toBe(404);
+    expect((await get(`/?token=${web.token}`)).status).toBe(200);
+  });
+
   it('refuses a foreign Host even with the right token (DNS rebinding)', async () => {
     const res = await get(`/?token=${web.token}`, { Host: `evil.example:${web.port}` });
     expect(res.status).toBe(421);

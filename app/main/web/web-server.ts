@@ -127,7 +127,14 @@ function serveSocket(ws: WebSocket, services: BerthServices): void {
 }
 
 async function serveStatic(dir: string, pathname: string, token: string, res: http.ServerResponse): Promise<void> {
-  const name = pathname === '/' ? 'web.html' : path.normalize(decodeURIComponent(pathname)).replace(/^[/\\]+/, '');
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    res.writeHead(400, { 'Content-Type': 'text/plain' }).end('malformed path\n');
+    return;
+  }
+  const name = pathname === '/' ? 'web.html' : path.normalize(decoded).replace(/^[/\\]+/, '');
   const root = path.resolve(dir);
   const file = path.resolve(root, name);
   if (!file.startsWith(root + path.sep)) {
