@@ -7,7 +7,7 @@ import { open } from 'node:fs/promises';
 import { gzipSync, gunzipSync } from 'node:zlib';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { cleanName } from './extract';
+import { cleanName } from './layer-writer';
 
 const BLOCK = 512;
 const REGULAR = new Set([0x30, 0x00, 0x37]); // '0', NUL, '7'
