@@ -1,7 +1,7 @@
 // `npm run bench`: starts berthd and the reference dockerd, measures every figure on both in the
 // same run, prints the table of ratios and saves it under bench/results/. Optional arguments
 // select figures by a substring of their names.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startBerthd, repoRoot } from '../e2e/berthd';
 import { startReferenceDockerd } from '../e2e/reference';
@@ -17,7 +17,10 @@ async function main(): Promise<void> {
   } catch (err) {
     process.stderr.write(`bench: reference dockerd unavailable, ratios left blank: ${(err as Error).message}\n`);
   }
-  const berthd = await startBerthd();
+  // A short exec root: each container's sockets live under it, and a unix socket path is at most
+  // 107 bytes (berthd refuses the temporary directory's longer one).
+  const execRoot = mkdtempSync('/run/bb-');
+  const berthd = await startBerthd({ execRoot });
   const rows: Row[] = [];
   try {
     for (const figure of selected) {
@@ -30,6 +33,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await berthd.stop();
+    rmSync(execRoot, { recursive: true, force: true });
   }
   const table = renderTable(rows);
   process.stdout.write(table + '\n');

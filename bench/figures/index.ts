@@ -4,8 +4,9 @@ import { systemFigures } from './system';
 import { vmFigures } from './vm';
 import { imageFigures } from './images';
 import { distributionFigures } from './distribution';
+import { containerFigures } from './containers';
 import { networkFigures } from './network';
 import { buildFigures } from './build';
 import { appFigures } from './app';
 
-export const figures: Figure[] = [...systemFigures, ...imageFigures, ...distributionFigures, ...networkFigures, ...buildFigures, ...vmFigures, ...appFigures];
+export const figures: Figure[] = [...systemFigures, ...imageFigures, ...containerFigures, ...distributionFigures, ...networkFigures, ...buildFigures, ...vmFigures, ...appFigures];
