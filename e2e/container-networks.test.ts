@@ -111,6 +111,7 @@ describe.skipIf(!wired)('containers on networks and volumes', () => {
     expect(ep.IPAddress).toMatch(/^10\.244\.\d+\.\d+$/);
     expect(ep.Aliases).toContain('frontend');
     expect(ep.DNSNames).toEqual(expect.arrayContaining(['web', 'frontend']));
+    expect((await docker(berthd, 'ps', '--filter', 'network=appnet', '--format', '{{.Names}} {{.Networks}}')).stdout.trim()).toBe('web appnet');
     // A network with a running container on it cannot be removed.
     expect(await dockerFails(berthd, 'network', 'rm', 'appnet')).toContain('has active endpoints');
   });
@@ -135,6 +136,7 @@ describe.skipIf(!wired)('containers on networks and volumes', () => {
     expect(curl.stdout).toBe('hello from berth\n');
     expect((await docker(berthd, 'port', 'pub')).stdout.trim()).toBe(`80/tcp -> 127.0.0.1:${port}`);
     expect((await docker(berthd, 'ps', '--format', '{{.Ports}}', '--filter', 'name=pub')).stdout.trim()).toBe(`127.0.0.1:${port}->80/tcp`);
+    expect((await docker(berthd, 'ps', '--format', '{{.Names}}', '--filter', `publish=${port}`)).stdout.trim()).toBe('pub');
 
     await docker(berthd, 'run', '-d', '--name', 'all', '-P', '--expose', '80', '--expose', '8080', '-v', `${www}:/www:ro`, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/www');
     const ports = (await docker(berthd, 'port', 'all')).stdout.trim().split('\n').sort();
@@ -176,6 +178,7 @@ describe.skipIf(!wired)('containers on networks and volumes', () => {
 
   it('data in a named volume survives rm and reaches a new container; a read-only bind is read-only', async () => {
     await docker(berthd, 'run', '--name', 'writer', '-v', 'keep:/data', 'busybox', 'sh', '-c', 'echo persisted > /data/file');
+    expect((await docker(berthd, 'ps', '-a', '--filter', 'volume=keep', '--format', '{{.Names}}')).stdout.trim()).toBe('writer');
     await docker(berthd, 'rm', 'writer');
     expect((await docker(berthd, 'run', '--rm', '-v', 'keep:/data', 'busybox', 'cat', '/data/file')).stdout).toBe('persisted\n');
     // Referenced by a container, even a stopped one, it cannot be removed.

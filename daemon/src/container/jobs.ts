@@ -94,7 +94,7 @@ export function registerContainerJobs(engine: Engine, containers: Containers, ex
   const size = (id: string) => containers.sizes(containers.get(id));
   engine.register('container.create', async (job) => containers.create(job.args));
   engine.register('container.list', async (job) => {
-    const list = listContainers(containers.store.list(), { ...job.args, imageIds, find: (ref) => containers.store.find(ref) });
+    const list = listContainers(containers.store.list(), { ...job.args, imageIds, find: (ref) => containers.store.find(ref), attachments: containers.attachments });
     return Promise.all(list.map(async (c) => listItem(c, job.args.size ? await size(c.id) : undefined, containers.attachments)));
   });
   engine.register('container.inspect', async (job) => {

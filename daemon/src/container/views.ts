@@ -114,6 +114,8 @@ export interface ListOptions {
   imageIds: (ref: string) => string[];
   /** Resolves a container reference for before/since. */
   find: (ref: string) => Container | undefined;
+  /** The network and volume drivers, for the network, volume, publish and expose filters. */
+  attachments?: ContainerAttachments;
 }
 
 export function listContainers(all: Container[], o: ListOptions): Container[] {
@@ -156,9 +158,26 @@ export function listContainers(all: Container[], o: ListOptions): Container[] {
     if (exited.length > 0 && (s.Running || s.StartedAt.startsWith('0001') || !exited.includes(s.ExitCode))) continue;
     if (!matchesAny(f, 'health', (v) => (s.Health?.Status ?? 'none') === v)) continue;
     if (f.has('ancestor') && !ancestorIds.includes(c.record.Image) && !(f.get('ancestor') ?? []).includes(c.record.Config.Image ?? '')) continue;
-    if (!matchesAny(f, 'network', (v) => (c.record.HostConfig.NetworkMode === 'default' ? 'none' : c.record.HostConfig.NetworkMode) === v)) continue;
-    if (!matchesAny(f, 'volume', (v) => (c.record.HostConfig.Binds ?? []).some((b) => b.split(':')[0] === v || b.split(':')[1] === v))) continue;
-    if (f.has('publish') || f.has('expose')) continue;
+    const att = o.attachments;
+    if (att?.network) {
+      const networks = Object.entries(att.networkSettings(c.id).Networks);
+      if (!matchesAny(f, 'network', (v) => networks.some(([name, ep]) => name === v || (ep.NetworkID !== '' && ep.NetworkID.startsWith(v))))) continue;
+      // publish=8080[/tcp] is a host port, expose=80[/tcp] a container port.
+      const ports = att.ports(c.id);
+      const port = (v: string, pick: (p: { PublicPort?: number; PrivatePort: number }) => number | undefined) => {
+        const [n, proto = 'tcp'] = v.split('/');
+        return ports.some((p) => String(pick(p)) === n && p.Type === proto);
+      };
+      if (!matchesAny(f, 'publish', (v) => port(v, (p) => p.PublicPort))) continue;
+      if (!matchesAny(f, 'expose', (v) => port(v, (p) => p.PrivatePort))) continue;
+    } else {
+      if (!matchesAny(f, 'network', (v) => (c.record.HostConfig.NetworkMode === 'default' ? 'none' : c.record.HostConfig.NetworkMode) === v)) continue;
+      if (f.has('publish') || f.has('expose')) continue;
+    }
+    if (att?.volumes) {
+      const mounts = att.mounts(c.id);
+      if (!matchesAny(f, 'volume', (v) => mounts.some((m) => m.Name === v || m.Source === v || m.Destination === v))) continue;
+    } else if (!matchesAny(f, 'volume', (v) => (c.record.HostConfig.Binds ?? []).some((b) => b.split(':')[0] === v || b.split(':')[1] === v))) continue;
     if (f.has('is-task') && (f.get('is-task') ?? []).includes('true')) continue;
     out.push(c);
     if (o.limit > 0 && out.length >= o.limit) break;
