@@ -32,6 +32,7 @@ export async function openContainers(o: { engine: Engine; graph: Graph; dataRoot
     exec,
     specHost: host,
     limits: hostLimits(host),
+    defaultRuntime: () => runtimeInfo(runtimes, o.defaultRuntime()).defaultRuntime,
     log: o.log,
     attachments: o.attachments,
     images: {

@@ -16,7 +16,7 @@ import { conflict, EngineError, invalidParameter, notModified, notFound } from '
 import { Container, newRecord, type WaitResult } from './container';
 import { ContainerStore } from './store';
 import { generateName, validateName } from './names';
-import { mergeImageConfig, validateHostConfig, validateResources, type HostLimits } from './create-config';
+import { applyHostDefaults, mergeImageConfig, validateHostConfig, validateResources, type HostLimits } from './create-config';
 import { writeEtcFiles, etcPaths } from './etc-files';
 import { resolveInRoot } from './scoped-path';
 import { restartsWithDaemon } from './restart-policy';
@@ -46,6 +46,8 @@ export interface ContainersOptions {
   exec: ExecDriver;
   specHost: SpecHost;
   limits: HostLimits;
+  /** The runtime new containers get (the usable default, e.g. runc where crun refuses the host). */
+  defaultRuntime?: () => string;
   log: Logger;
   /** The networkdriver and volumedriver (network none and spec-only binds without them). */
   attachments?: ContainerAttachments;
@@ -168,8 +170,7 @@ export class Containers {
     if (!config.Image) throw invalidParameter('No image specified');
     const warnings = validateHostConfig(hostConfig, this.o.limits, this.attachments.network !== undefined);
     if (hostConfig.Init && !this.o.specHost.initBinary) throw invalidParameter('--init: no init binary is installed on this host (tini-static)');
-    hostConfig.NetworkMode ||= 'default';
-    hostConfig.LogConfig ??= { Type: 'local', Config: {} };
+    applyHostDefaults(hostConfig, this.o.limits, this.o.defaultRuntime?.() ?? 'runc');
     const image = await this.o.images.resolve(config.Image);
     const name = requested ?? generateName((n) => this.store.nameTaken(n));
     if (this.store.nameTaken(name)) {

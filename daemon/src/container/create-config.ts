@@ -1,7 +1,7 @@
 // Turning a create request into a container's config: dockerd's validation of the HostConfig
 // (with its statuses and words) and its merge of the image's config under the request's.
 import { invalidParameter } from '../errors';
-import { mergeEnv } from '../drivers/exec/oci-spec';
+import { mergeEnv, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, DEFAULT_SHM_SIZE } from '../drivers/exec/oci-spec';
 import { validateRestartPolicy } from './restart-policy';
 import { capabilitySet } from '../drivers/exec/capabilities';
 import type { ContainerConfig, HostConfig, ImageRuntimeConfig } from './types';
@@ -137,6 +137,7 @@ export function mergeImageConfig(config: ContainerConfig, image: ImageRuntimeCon
   if (img.Healthcheck && !config.Healthcheck) out.Healthcheck = img.Healthcheck;
   else if (img.Healthcheck && config.Healthcheck && !config.Healthcheck.Test) out.Healthcheck = { ...img.Healthcheck, ...config.Healthcheck, Test: img.Healthcheck.Test };
   if (img.Volumes) out.Volumes = { ...img.Volumes, ...(config.Volumes ?? {}) };
+  if (out.Volumes && Object.keys(out.Volumes).length === 0) out.Volumes = null;
   if (img.ExposedPorts) out.ExposedPorts = { ...img.ExposedPorts, ...(config.ExposedPorts ?? {}) };
   if (!out.Shell && img.Shell) out.Shell = img.Shell;
   out.Tty = config.Tty === true;
@@ -148,4 +149,25 @@ export function mergeImageConfig(config: ContainerConfig, image: ImageRuntimeCon
   const command = [...(out.Entrypoint ?? []), ...(out.Cmd ?? [])];
   if (command.length === 0) throw invalidParameter('No command specified');
   return { config: out, path: command[0]!, args: command.slice(1) };
+}
+
+/**
+ * The defaults dockerd writes into a new container's HostConfig, so inspect shows the same
+ * values (and the spec builder reads them from one place).
+ */
+export function applyHostDefaults(hc: HostConfig, limits: HostLimits, runtime: string): void {
+  if (!hc.LogConfig || !hc.LogConfig.Type) hc.LogConfig = { Type: 'local', Config: hc.LogConfig?.Config ?? {} };
+  hc.NetworkMode ||= 'default';
+  hc.CgroupnsMode ||= limits.cgroupVersion === '2' ? 'private' : 'host';
+  hc.IpcMode ||= 'private';
+  if (!hc.ShmSize) hc.ShmSize = DEFAULT_SHM_SIZE;
+  if (!hc.Runtime) hc.Runtime = runtime;
+  if (hc.MemorySwappiness === -1) hc.MemorySwappiness = null;
+  if (!hc.PidsLimit || hc.PidsLimit <= 0) hc.PidsLimit = null;
+  hc.KernelMemory ??= 0;
+  hc.KernelMemoryTCP ??= 0;
+  if (!hc.Privileged) {
+    if (!hc.MaskedPaths) hc.MaskedPaths = [...DEFAULT_MASKED_PATHS];
+    if (!hc.ReadonlyPaths) hc.ReadonlyPaths = [...DEFAULT_READONLY_PATHS];
+  }
 }
