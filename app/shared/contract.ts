@@ -21,6 +21,9 @@ export interface RequestChannels {
   'containers:run': [[options: RunOptions], string];
   'images:list': [[], ImageView[]];
   'images:remove': [[id: string, options: { force: boolean }], void];
+  'images:tag': [[source: string, target: string], void];
+  /** Removes dangling images (all unused with `all`); answers the bytes reclaimed. */
+  'images:prune': [[options: { all: boolean }], number];
   'images:pull': [[reference: string], void];
   /** An image's facts and layers (with each layer's instruction and size). */
   'images:detail': [[reference: string], ImageDetailView];
@@ -28,6 +31,7 @@ export interface RequestChannels {
   'images:tree': [[reference: string, layer: number, options: { path: string; offset: number; limit: number; changesOnly: boolean }], LayerTreeView];
   'volumes:list': [[], VolumeView[]];
   'volumes:remove': [[name: string], void];
+  'volumes:prune': [[], number];
   'networks:list': [[], NetworkView[]];
   'networks:remove': [[id: string], void];
   /** Opens a log stream; lines arrive on `logs:data` tagged with the returned stream id. */
@@ -81,8 +85,8 @@ export type RequestResult<C extends RequestChannel> = RequestChannels[C][1];
 export const requestChannels = [
   'containers:list', 'containers:inspect', 'containers:start', 'containers:stop', 'containers:restart',
   'containers:pause', 'containers:unpause', 'containers:kill', 'containers:remove', 'containers:run',
-  'images:list', 'images:remove', 'images:pull', 'images:detail', 'images:tree',
-  'volumes:list', 'volumes:remove', 'networks:list', 'networks:remove',
+  'images:list', 'images:remove', 'images:tag', 'images:prune', 'images:pull', 'images:detail', 'images:tree',
+  'volumes:list', 'volumes:remove', 'volumes:prune', 'networks:list', 'networks:remove',
   'logs:open', 'logs:close',
   'terminals:open', 'terminals:attach', 'terminals:input', 'terminals:resize', 'terminals:close',
   'stats:open', 'stats:close',

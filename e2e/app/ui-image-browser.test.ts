@@ -4,13 +4,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { ensureFixtures } from '../fixtures/fixtures';
-import { docker, launchBrowser, screenshot, startTestEngine, startWebMode, type Browser, type TestEngine, type WebMode, engineChoice } from './harness';
+import { docker, uniqueName, launchBrowser, screenshot, startTestEngine, startWebMode, type Browser, type TestEngine, type WebMode, engineChoice } from './harness';
 
 let engine: TestEngine;
 let web: WebMode;
 let browser: Browser;
 let page: Page;
 const image = 'whiteout:latest';
+const newTag = `${uniqueName('retagged')}:v1`;
 
 beforeAll(async () => {
   engine = await startTestEngine();
@@ -23,6 +24,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  if (engine) await docker(engine, 'rmi', newTag).catch(() => undefined);
   await browser?.close();
   await web?.stop();
   await engine?.stop();
@@ -62,5 +64,12 @@ describe(`image browser against ${engineChoice}`, () => {
     await page.getByLabel('Only this layer\'s changes').check();
     await expect.poll(() => entry('/data/kept.txt').count()).toBe(0);
     expect(await entry('/data/added.txt').count()).toBe(1);
+  });
+
+  it('tags the image from its page', async () => {
+    await page.getByLabel('New tag').fill(newTag);
+    await page.getByRole('button', { name: 'Tag', exact: true }).click();
+    await page.locator('.notice', { hasText: `Tagged ${image} as ${newTag}` }).waitFor({ timeout: 15_000 });
+    expect(await docker(engine, 'image', 'inspect', '-f', '{{.Id}}', newTag)).toBe(await docker(engine, 'image', 'inspect', '-f', '{{.Id}}', image));
   });
 });

@@ -137,6 +137,18 @@ export class EngineClient {
   imageHistory(name: string): Promise<ImageHistory> {
     return this.transport.request('GET', `/images/${enc(name)}/history`);
   }
+  tagImage(source: string, target: string): Promise<void> {
+    const { fromImage: repo, tag } = splitReference(target);
+    return this.transport.request('POST', `/images/${enc(source)}/tag`, { query: { repo, tag } });
+  }
+  async pruneImages(all: boolean): Promise<number> {
+    const res = await this.transport.request<{ SpaceReclaimed?: number }>('POST', '/images/prune', { query: { filters: { dangling: [all ? 'false' : 'true'] } } });
+    return res?.SpaceReclaimed ?? 0;
+  }
+  async pruneVolumes(): Promise<number> {
+    const res = await this.transport.request<{ SpaceReclaimed?: number }>('POST', '/volumes/prune');
+    return res?.SpaceReclaimed ?? 0;
+  }
   removeImage(id: string, options: { force?: boolean } = {}): Promise<unknown> {
     return this.transport.request('DELETE', `/images/${enc(id)}`, { query: { force: options.force } });
   }

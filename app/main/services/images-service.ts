@@ -73,6 +73,14 @@ export class ImagesService {
     };
   }
 
+  tag(source: string, target: string): Promise<void> {
+    return this.engine.client().tagImage(source, target);
+  }
+
+  prune(all: boolean): Promise<number> {
+    return this.engine.client().pruneImages(all);
+  }
+
   async remove(id: string, force: boolean): Promise<void> {
     await this.engine.client().removeImage(id, { force });
   }

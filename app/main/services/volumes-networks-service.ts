@@ -28,6 +28,7 @@ export class VolumesService {
   }
 
   remove(name: string): Promise<void> { return this.engine.client().removeVolume(name); }
+  prune(): Promise<number> { return this.engine.client().pruneVolumes(); }
 }
 
 export class NetworksService {

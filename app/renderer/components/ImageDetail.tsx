@@ -28,7 +28,9 @@ export function ImageDetail({ reference }: { reference: string }) {
       <header className="view-header">
         <button className="link back" onClick={() => show({ name: 'images' })} aria-label="Back to images">←</button>
         <h1>{reference}</h1>
-        {detail ? <span className="muted">{shortId(detail.id)} · {formatBytes(detail.size)} · {detail.os}/{detail.arch}{detail.cmd ? ` · ${detail.cmd.join(' ')}` : ''}</span> : null}
+        {detail ? <span className="muted ellipsis">{shortId(detail.id)} · {formatBytes(detail.size)} · {detail.os}/{detail.arch}{detail.cmd ? ` · ${detail.cmd.join(' ')}` : ''}</span> : null}
+        <span className="spacer" />
+        <TagForm reference={reference} />
       </header>
       {error ? <p className="empty error-text">{error}</p> : null}
       {detail ? (
@@ -114,5 +116,22 @@ function LayerTree({ reference, layer }: { reference: string; layer: number }) {
         </ul>
       ) : null}
     </div>
+  );
+}
+
+/** Adds a tag (repo:tag) to the image. */
+function TagForm({ reference }: { reference: string }) {
+  const notify = useApp((s) => s.notify);
+  const [target, setTarget] = useState('');
+  return (
+    <form className="pull" onSubmit={(e) => {
+      e.preventDefault();
+      const t = target.trim();
+      if (!t) return;
+      berth().images.tag(reference, t).then(() => { setTarget(''); notify('info', `Tagged ${reference} as ${t}`); }, (err: Error) => notify('error', `Tagging failed: ${err.message}`));
+    }}>
+      <input type="text" placeholder="new repo:tag" value={target} onChange={(e) => setTarget(e.target.value)} aria-label="New tag" />
+      <button type="submit" disabled={!target.trim()}>Tag</button>
+    </form>
   );
 }

@@ -38,6 +38,10 @@ export function ImagesView() {
         <span className="muted">{all.length} images · {formatBytes(total)}</span>
         <span className="spacer" />
         <input className="search" type="search" placeholder="Filter by tag or id" value={filter} onChange={(e) => setFilter(e.target.value)} aria-label="Filter images" />
+        <button onClick={() => {
+          if (!window.confirm('Remove every dangling image (untagged and unused)?')) return;
+          berth().images.prune({ all: false }).then((bytes) => notify('info', `Pruned dangling images: ${formatBytes(bytes)} reclaimed`), (e: Error) => notify('error', `Prune failed: ${e.message}`));
+        }}>Prune</button>
         <form className="pull" onSubmit={(e) => { e.preventDefault(); void pull(); }}>
           <input type="text" placeholder="image:tag to pull" value={reference} onChange={(e) => setReference(e.target.value)} aria-label="Image to pull" />
           <button type="submit" disabled={!reference.trim()}>Pull</button>

@@ -1,6 +1,6 @@
 // Volumes and networks: lists with the facts that matter and remove.
 import { berth } from '../berth.js';
-import { shortId } from './format.js';
+import { formatBytes, shortId } from './format.js';
 import { useApp } from './store-context.js';
 
 /** Networks every engine creates and refuses to remove. */
@@ -14,6 +14,11 @@ export function VolumesView() {
       <header className="view-header">
         <h1>Volumes</h1>
         <span className="muted">{volumes.length} volumes</span>
+        <span className="spacer" />
+        <button onClick={() => {
+          if (!window.confirm('Remove every volume no container uses? Their data is lost.')) return;
+          berth().volumes.prune().then((bytes) => notify('info', `Pruned unused volumes: ${formatBytes(bytes)} reclaimed`), (e: Error) => notify('error', `Prune failed: ${e.message}`));
+        }}>Prune</button>
       </header>
       <div className="table-head volume-grid" aria-hidden="true"><span>Name</span><span>Driver</span><span>Mountpoint</span><span /></div>
       {volumes.length === 0 ? <p className="empty">No volumes. Containers create them with -v name:/path.</p> : (
