@@ -262,6 +262,14 @@ describe('NetworkManager on the real kernel', () => {
     await m.remove(cid('d'));
   });
 
+  it('puts a container created before the networkdriver existed on the default bridge', async () => {
+    const p = await m.prepare(cid('9'), path.join(root, 'etc-9'));
+    expect(p.settings.Networks.bridge!.IPAddress).toMatch(/^10\.231\./);
+    await m.release(cid('9'));
+    await m.remove(cid('9'));
+    expect(m.settings(cid('9')).Networks).toEqual({});
+  });
+
   it('restores the firewall after a restart and cleans everything on release and removal', async () => {
     await m.shutdown();
     expect((await command('nft', ['list', 'table', 'inet', table])).code).not.toBe(0);

@@ -494,8 +494,18 @@ export class NetworkManager implements NetworkDriver {
   }
 
   private sandbox(containerId: string): SandboxRecord {
-    const sb = this.sandboxes.get(containerId);
-    if (!sb) throw notFound(`no network configuration for container ${containerId}: it was created before the network driver was enabled`);
+    let sb = this.sandboxes.get(containerId);
+    if (!sb) {
+      // A container created before berthd had its networkdriver: the default bridge, no ports.
+      this.options.log.warn('container has no network record: putting it on the default bridge', { container: containerId });
+      const bridge = [...this.networks.values()].find((n) => n.isDefault)!;
+      sb = {
+        id: containerId, name: containerId.slice(0, 12), hostname: containerId.slice(0, 12), domainname: '', mode: bridge.Id,
+        endpoints: { [bridge.Id]: { networkId: bridge.Id, endpointId: newId(), aliases: [] } },
+        ports: [], exposed: [], dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [],
+      };
+      this.sandboxes.set(containerId, sb);
+    }
     return sb;
   }
 
