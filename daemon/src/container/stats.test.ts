@@ -28,13 +28,15 @@ describe('container stats', () => {
     put('memory/memory.stat', 'cache 4096\ntotal_inactive_file 1048576\n');
     put('memory/memory.failcnt', '0');
     put('pids/pids.current', '3\n');
+    put('blkio/blkio.throttle.io_service_bytes_recursive', '8:0 Read 4096\n8:0 Write 8192\nTotal 12288\n');
     put('pids/pids.max', '50\n');
-    const s = await sampleStats({ layout: 'v1', v1: { cpuacct: path.join(dir, 'cpuacct'), cpu: path.join(dir, 'cpu'), memory: path.join(dir, 'memory'), pids: path.join(dir, 'pids') } });
+    const s = await sampleStats({ layout: 'v1', v1: { cpuacct: path.join(dir, 'cpuacct'), cpu: path.join(dir, 'cpu'), memory: path.join(dir, 'memory'), pids: path.join(dir, 'pids'), blkio: path.join(dir, 'blkio') } });
     expect(s.cpu_stats.cpu_usage).toEqual({ total_usage: 5e9, percpu_usage: [3e9, 2e9], usage_in_kernelmode: 1e9, usage_in_usermode: 3e9 });
     expect(s.cpu_stats.throttling_data).toEqual({ periods: 10, throttled_periods: 2, throttled_time: 777 });
     expect(s.cpu_stats.system_cpu_usage).toBeGreaterThan(0);
     expect(s.memory_stats).toMatchObject({ usage: 10485760, max_usage: 20971520, limit: 64 << 20, stats: { total_inactive_file: 1048576 } });
     expect(s.pids_stats).toEqual({ current: 3, limit: 50 });
+    expect(s.blkio_stats.io_service_bytes_recursive).toEqual([{ major: 8, minor: 0, op: 'Read', value: 4096 }, { major: 8, minor: 0, op: 'Write', value: 8192 }]);
   });
 
   it('reads the cgroup v2 unified files', async () => {
@@ -43,12 +45,14 @@ describe('container stats', () => {
     put('c/memory.max', 'max\n');
     put('c/memory.stat', 'inactive_file 1024\n');
     put('c/pids.current', '2\n');
+    put('c/io.stat', '8:0 rbytes=100 wbytes=200 rios=1 wios=2 dbytes=0 dios=0\n');
     put('c/pids.max', 'max\n');
     const s = await sampleStats({ layout: 'v2', v1: {}, unified: path.join(dir, 'c') });
     expect(s.cpu_stats.cpu_usage).toEqual({ total_usage: 2_500_000, usage_in_kernelmode: 500_000, usage_in_usermode: 2_000_000 });
     expect(s.cpu_stats.throttling_data).toEqual({ periods: 4, throttled_periods: 1, throttled_time: 9000 });
     expect(s.memory_stats).toMatchObject({ usage: 4096, stats: { inactive_file: 1024 } });
     expect(s.pids_stats).toEqual({ current: 2 });
+    expect(s.blkio_stats.io_service_bytes_recursive).toEqual([{ major: 8, minor: 0, op: 'read', value: 100 }, { major: 8, minor: 0, op: 'write', value: 200 }]);
     const json = statsJson('id', '/name', s, undefined);
     expect(json).toMatchObject({ id: 'id', name: '/name', preread: '0001-01-01T00:00:00Z', precpu_stats: { cpu_usage: { total_usage: 0 } } });
   });

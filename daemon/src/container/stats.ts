@@ -41,6 +41,38 @@ async function systemCpuUsage(): Promise<number> {
   return (fields.reduce((a, b) => a + b, 0) * 1e9) / CLOCK_TICKS;
 }
 
+
+interface BlkioEntry { major: number; minor: number; op: string; value: number }
+
+/** v1 blkio files: "8:0 Read 4096" lines (the "Total" line is dropped, as dockerd drops it). */
+function blkioV1(t: string | undefined): BlkioEntry[] {
+  const out: BlkioEntry[] = [];
+  for (const line of (t ?? '').split('\n')) {
+    const m = /^(\d+):(\d+) (\w+) (\d+)$/.exec(line.trim());
+    if (m) out.push({ major: Number(m[1]), minor: Number(m[2]), op: m[3]!, value: Number(m[4]) });
+  }
+  return out;
+}
+
+/** v2 io.stat: "8:0 rbytes=1 wbytes=2 rios=3 wios=4 …" → read/write bytes, as dockerd reports them. */
+function ioStatV2(t: string | undefined): BlkioEntry[] {
+  const out: BlkioEntry[] = [];
+  for (const line of (t ?? '').split('\n')) {
+    const [dev, ...fields] = line.trim().split(/\s+/);
+    const m = /^(\d+):(\d+)$/.exec(dev ?? '');
+    if (!m) continue;
+    const kv = Object.fromEntries(fields.map((f) => f.split('=') as [string, string]));
+    out.push({ major: Number(m[1]), minor: Number(m[2]), op: 'read', value: Number(kv.rbytes ?? 0) });
+    out.push({ major: Number(m[1]), minor: Number(m[2]), op: 'write', value: Number(kv.wbytes ?? 0) });
+  }
+  return out;
+}
+
+const blkio = (bytes: BlkioEntry[] | null) => ({
+  io_service_bytes_recursive: bytes, io_serviced_recursive: null, io_queue_recursive: null, io_service_time_recursive: null,
+  io_wait_time_recursive: null, io_merged_recursive: null, io_time_recursive: null, sectors_recursive: null,
+});
+
 export interface CpuStats {
   cpu_usage: { total_usage: number; percpu_usage?: number[]; usage_in_kernelmode: number; usage_in_usermode: number };
   system_cpu_usage: number;
@@ -98,7 +130,7 @@ export async function sampleStats(cg: CgroupPaths): Promise<StatsSample> {
         limit: limit > 0 && limit < os.totalmem() ? limit : os.totalmem(),
       },
       pids_stats: { current: await num(cg.v1.pids, 'pids.current'), ...(pidsMax > 0 ? { limit: pidsMax } : {}) },
-      blkio_stats: { io_service_bytes_recursive: null, io_serviced_recursive: null, io_queue_recursive: null, io_service_time_recursive: null, io_wait_time_recursive: null, io_merged_recursive: null, io_time_recursive: null, sectors_recursive: null },
+      blkio_stats: blkio(blkioV1((await text(cg.v1.blkio, 'blkio.throttle.io_service_bytes_recursive')) ?? (await text(cg.v1.blkio, 'blkio.throttle.io_service_bytes')))),
     };
   }
   const dir = cg.unified;
@@ -116,7 +148,7 @@ export async function sampleStats(cg: CgroupPaths): Promise<StatsSample> {
     },
     memory_stats: { usage: await num(dir, 'memory.current'), stats: memStat, limit: max > 0 ? max : os.totalmem() },
     pids_stats: { current: await num(dir, 'pids.current'), ...(pidsMax > 0 ? { limit: pidsMax } : {}) },
-    blkio_stats: { io_service_bytes_recursive: null, io_serviced_recursive: null, io_queue_recursive: null, io_service_time_recursive: null, io_wait_time_recursive: null, io_merged_recursive: null, io_time_recursive: null, sectors_recursive: null },
+    blkio_stats: blkio(ioStatV2(await text(dir, 'io.stat'))),
   };
 }
 
