@@ -262,6 +262,42 @@ describe('NetworkManager on the real kernel', () => {
     await m.remove(cid('d'));
   });
 
+  it('isolates networks from each other, and internal networks from everything outside', async () => {
+    await m.create({ Name: 'sealed', Internal: true });
+    createdBridges.add(m.find('sealed').bridge!);
+    await m.register(spec(cid('i'), 'inside', { NetworkMode: 'sealed' }), (r) => r);
+    await m.register(spec(cid('j'), 'inside2', { NetworkMode: 'sealed' }), (r) => r);
+    const i = await m.prepare(cid('i'), path.join(root, 'etc-i'));
+    const j = await m.prepare(cid('j'), path.join(root, 'etc-j'));
+    const webIp = m.settings(cid('a')).Networks.appnet!.IPAddress;
+    const ping = (netns: string, ip: string) => inNetns(netns, 'busybox', 'ping', '-c', '1', '-W', '1', ip);
+    // On the same internal network: reachable. Another network, or the host's loopback by the gateway: not.
+    expect(await ping(i.netnsPath!, j.settings.Networks.sealed!.IPAddress)).toContain('1 packets received');
+    expect(await ping(i.netnsPath!, webIp)).not.toContain('1 packets received');
+    expect(readFileSync(i.resolvConfPath, 'utf8')).toContain(`nameserver ${m.find('sealed').IPAM.Config[0]!.Gateway}`);
+
+    // Two user networks (both with a way out) do not reach each other's containers: the rules do
+    // that, as flushing them shows.
+    await m.create({ Name: 'othernet' });
+    createdBridges.add(m.find('othernet').bridge!);
+    await m.register(spec(cid('k'), 'elsewhere', { NetworkMode: 'othernet' }), (r) => r);
+    const k = await m.prepare(cid('k'), path.join(root, 'etc-k'));
+    const clientNetns = m.settings(cid('b')).SandboxKey;
+    const kIp = k.settings.Networks.othernet!.IPAddress;
+    expect(await ping(clientNetns, kIp)).not.toContain('1 packets received');
+    await command('nft', ['flush', 'chain', 'inet', table, 'forward']);
+    expect(await ping(clientNetns, kIp)).toContain('1 packets received');
+    await m.release(cid('k'));
+    await m.remove(cid('k'));
+    await m.removeNetwork('othernet');
+    expect((await command('nft', ['list', 'chain', 'inet', table, 'forward'])).stdout).toContain('drop');
+    for (const id of [cid('i'), cid('j')]) {
+      await m.release(id);
+      await m.remove(id);
+    }
+    await m.removeNetwork('sealed');
+  });
+
   it('puts a container created before the networkdriver existed on the default bridge', async () => {
     const p = await m.prepare(cid('9'), path.join(root, 'etc-9'));
     expect(p.settings.Networks.bridge!.IPAddress).toMatch(/^10\.231\./);
