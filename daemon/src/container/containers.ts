@@ -262,7 +262,7 @@ export class Containers {
       this.store.save(c);
       if (c.record.HostConfig.AutoRemove) {
         // As dockerd: a --rm container that cannot start is removed (after this start's lock).
-        setImmediate(() => void this.remove(c.id, { force: true }).catch(() => undefined));
+        setImmediate(() => void this.remove(c.id, { force: true, volumes: true }).catch(() => undefined));
       }
       throw err;
     }
