@@ -93,10 +93,12 @@ export class QemuBackend implements VmBackend {
 
     // One monitor connection for the VM's life, opened on first use: port forwards change often.
     let qmp: Promise<QmpClient> | undefined;
-    const monitor = () => (qmp ??= QmpClient.connect(paths.qmpSocket).catch((err: Error) => {
-      qmp = undefined; // try again on the next forward rather than failing every one after
-      throw err;
-    }));
+    const monitor = async () => {
+      if (qmp && (await qmp.catch(() => undefined))?.closed === false) return qmp;
+      // (re)connect: the first try failed or the connection dropped; later forwards must not inherit that
+      qmp = QmpClient.connect(paths.qmpSocket);
+      return qmp;
+    };
     void exited.then(async () => (await qmp?.catch(() => undefined))?.close());
     const hostfwd = async (verb: 'hostfwd_add' | 'hostfwd_remove', f: PortForward) => {
       const rule = verb === 'hostfwd_add' ? qemuHostfwd(f) : qemuHostfwdKey(f);

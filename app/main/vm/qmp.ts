@@ -53,7 +53,12 @@ export class QmpClient {
     this.pending.clear();
   }
 
+  get closed(): boolean {
+    return this.socket.destroyed;
+  }
+
   execute<T = unknown>(command: string, args?: Record<string, unknown>): Promise<T> {
+    if (this.socket.destroyed) return Promise.reject(new Error('the qemu monitor connection is closed'));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
