@@ -124,7 +124,7 @@ describe('the VM under qemu', () => {
     } finally {
       await manager.stop();
     }
-  }, 180_000);
+  }, 300_000);
 
   it('runs through `berth vm start|status|stop` and keeps the data disk across boots', async () => {
     expect(existsSync(cli), `${cli} is missing: run npm run build`).toBe(true);
@@ -179,7 +179,7 @@ describe('the VM under qemu', () => {
     const stateDir = path.join(dir, 'selftest');
     const backend = new QemuBackend({ exec: ['sh', path.join(scripts, 'selftest.sh')] });
     const handle = await backend.start({ ...config(stateDir), shares: [shared, scripts] }, vmPaths(stateDir));
-    const code = await Promise.race([handle.exited, new Promise((r) => setTimeout(() => r('timeout'), 90_000))]);
+    const code = await Promise.race([handle.exited, new Promise((r) => setTimeout(() => r('timeout'), 180_000))]);
     if (code === 'timeout') await handle.kill();
     const out = readFileSync(vmPaths(stateDir).consoleLog, 'utf8');
     expect(out).toContain('SHARED from the host');
@@ -187,7 +187,7 @@ describe('the VM under qemu', () => {
     expect(out).toContain('RUNC_CONTAINER_OK');
     expect(out).toContain('CRUN_CONTAINER_OK');
     expect(code).toBe(0); // berth-init powered the VM off after the command
-  }, 120_000);
+  }, 240_000);
 });
 
 describe('the accelerator probe', () => {
@@ -213,7 +213,7 @@ describe('a VM that cannot boot', () => {
     expect(failure?.status?.consoleTail?.join('\n')).toContain('cannot mount the root image');
     expect(failure?.status?.diagnosis?.tryThis).toMatch(/npm run build:vm/);
     expect(existsSync(vmPaths(stateDir).apiSocket)).toBe(false);
-  }, 60_000);
+  }, 120_000);
 });
 
 /** Runs inside the guest (busybox sh) in place of berthd. */
