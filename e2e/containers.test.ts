@@ -148,8 +148,11 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  if (b) await b.stop();
-  for (const dir of shortRoots) rmSync(dir, { recursive: true, force: true });
+  try {
+    if (b) await b.stop();
+  } finally {
+    for (const dir of shortRoots) rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe.skipIf(!usable)('docker run', () => {
