@@ -2,10 +2,10 @@
 // images by name, a writable root filesystem over an image, a command run in it, its changes
 // committed as a new image, tags, and the build cache's index. graph-backend.ts implements it
 // over the graph and the container component's jobs.
-import type { AuthConfig } from '../distribution/auth';
 import type { Writable } from 'node:stream';
 import type { ContainerConfig, Digest, HistoryEntry, ImageConfig } from '../graph/interfaces';
 import type { HostConfig } from '../container/types';
+import type { AuthConfig } from '../distribution/auth';
 
 export interface BuildImage {
   id: Digest;

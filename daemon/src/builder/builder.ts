@@ -2,7 +2,6 @@
 // dockerd's progress lines (`Step 2/7 : …`, ` ---> Using cache`, ` ---> Running in …`). Each step
 // first asks the build cache for an image made from the same parent by the same step (the step's
 // config, with the content hash of copied files in its Cmd) and only does the work on a miss.
-import type { AuthConfig } from '../distribution/auth';
 import { createHash, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { BuildBackend, BuildImage } from './backend';
@@ -12,9 +11,10 @@ import { parseInstruction, type Dockerfile, type Instruction, type Stage } from 
 import { nodeFromLine } from './parser';
 import { ShellLex } from './shell-lex';
 import { dispatch } from './dispatch';
-import type { ContainerConfig, Digest } from '../graph/interfaces';
+import type { ContainerConfig } from '../graph/interfaces';
 import type { HostConfig } from '../container/types';
 import { EngineError, invalidParameter, notFound } from '../errors';
+import type { AuthConfig } from '../distribution/auth';
 
 export const DEFAULT_PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 export const DEFAULT_SHELL = ['/bin/sh', '-c'];
@@ -308,4 +308,3 @@ function canonical(value: unknown): unknown {
   return value;
 }
 
-export type { Digest };

@@ -3,7 +3,6 @@
 // dockerd's are; COPY and WORKDIR only need a writable layer over the image, so they get a bare
 // graphdriver container that lives for the step. The cache index maps a step's key to the image
 // it made, one small file per key under DATA_ROOT/builder/cache.
-import type { AuthConfig } from '../distribution/auth';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
@@ -15,6 +14,7 @@ import type { HostConfig, ContainerConfig as CreateConfig } from '../container/t
 import type { BuildBackend, BuildImage, CommitOptions, RunOptions } from './backend';
 import { commitImage } from './commit';
 import { notFound, statusOf } from '../errors';
+import type { AuthConfig } from '../distribution/auth';
 
 export interface GraphBackendDeps {
   engine: Engine;
