@@ -18,11 +18,11 @@ import { registerBuilderJobs } from './builder/jobs';
 import { registerImageJobs, imageDiskUsage } from './graph/jobs';
 import { Distribution } from './distribution/distribution';
 import { DEFAULT_CERTS_DIR } from './distribution/hosts';
-import { openContainers } from './container/component';
-import { ContainerAttachments } from './drivers/attachments';
 import { openNetworks, type NetworkComponent } from './drivers/network/component';
 import { openVolumes } from './drivers/volume/component';
 import type { VolumeManager } from './drivers/volume/manager';
+import { openContainers } from './container/component';
+import { ContainerAttachments } from './drivers/attachments';
 
 declare module './engine/engine' {
   interface JobTable {
@@ -138,7 +138,8 @@ export class Daemon {
       storageDriver: () => ({ name: graph.driver.name, status: graph.driver.status() }),
       runtimes,
       diskUsage: async (types) => ({ LayersSize: 0, Images: [], Containers: types.has('container') ? await containers.diskUsage() : [], Volumes: types.has('volume') ? await volumes.usage() : [], BuildCache: [], ...(types.has('image') ? await imageDiskUsage(graph) : {}) }),
-      securityOptions: () => [],
+      // Containers get Docker's default seccomp profile unless they opt out (drivers/exec/seccomp.ts).
+      securityOptions: () => ['name=seccomp,profile=builtin'],
     };
     registerSystemJobs(this.engine, sources);
     registerBuilderJobs(this.engine, graph, this.config.dataRoot);
