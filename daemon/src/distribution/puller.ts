@@ -3,7 +3,8 @@
 // store as each download completes. The image and its reference are recorded last, so a pull that
 // fails or is cancelled leaves no reference; what it committed is removed, and what a crash leaves
 // is what the graph's collection at start frees.
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import type { ContentStore, Digest, ImageConfig, ImageStore, LayerInfo, LayerStore, Reference, ReferenceStore } from '../graph/interfaces';
 import { chainIds } from '../graph/reference';
 import { sha256 } from '../graph/content-store';
@@ -59,6 +60,8 @@ export interface PullResult {
   /** The reference now points at a different image (or did not exist). */
   updated: boolean;
 }
+
+const GZIP_LAYERS: string[] = [MediaType.dockerLayer, MediaType.ociLayerGzip];
 
 /** The 12 hex digits dockerd shows for a layer. */
 export const shortId = (digest: string): string => digest.replace(/^sha256:/, '').slice(0, 12);
@@ -261,7 +264,15 @@ export class Puller {
       out.update(id, 'Verifying Checksum');
       out.update(id, 'Download complete');
     })(), { objectMode: false, highWaterMark: 1 << 20 });
-    const tar = await decompressed(verified);
+    // gzip, as nearly every layer is, inflates directly; other layers are sniffed as dockerd does.
+    let tar: Readable;
+    if (GZIP_LAYERS.includes(desc.mediaType)) {
+      const gunzip = createGunzip({ chunkSize: 1 << 20 });
+      pipeline(verified, gunzip, () => undefined);
+      tar = gunzip;
+    } else {
+      tar = await decompressed(verified);
+    }
     try {
       if (layers.driver.stageLayer && layers.adopt) await stageLayer(this.deps.graph, tar, parent, diffId, signal);
       else await registerLayer(this.deps.graph, tar, parent, diffId, signal);

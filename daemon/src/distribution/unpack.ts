@@ -1,8 +1,7 @@
 // How a pulled layer's tar becomes a layer of the graph: staged by a driver that unpacks without
 // the parent (overlay) together with the tar-split record that rebuilds the tar later, or, for a
 // driver that needs the parent (vfs), registered on it with the tar kept as a blob.
-import { once } from 'node:events';
-import { PassThrough, Readable } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import type { ContentStore, Digest } from '../graph/interfaces';
 import { TarSplitRecorder } from '../drivers/graph/tar-split';
 import { WorkerHasher } from '../graph/hash-worker';
@@ -18,23 +17,23 @@ export async function stageLayer(graph: GraphStores, tar: Readable, parent: Dige
   const { layers } = graph;
   const driver = layers.driver;
   const recorder = new TarSplitRecorder();
-  const pass = new PassThrough({ highWaterMark: 1 << 20 });
-  const staging = driver.stageLayer!(pass, signal, new WorkerHasher());
-  // An unpacker that fails (a hostile entry) stops the feeding at once.
-  const failed = staging.then(() => new Promise<never>(() => undefined), (err: unknown) => Promise.reject(err));
-  failed.catch(() => undefined);
   let size = 0;
-  try {
-    for await (const chunk of tar as AsyncIterable<Buffer>) {
+  // The tar-split record is taken as the bytes pass on to the unpacker.
+  const recording = new Transform({
+    highWaterMark: 1 << 20,
+    transform(chunk: Buffer, _enc, cb) {
       recorder.feed(chunk);
       size += chunk.length;
-      if (!pass.write(chunk)) await Promise.race([once(pass, 'drain'), failed]);
-    }
-    pass.end();
+      cb(null, chunk);
+    },
+  });
+  // A source that fails (a digest mismatch, a cut connection) fails the unpacking with its error.
+  pipeline(tar, recording, () => undefined);
+  const staging = driver.stageLayer!(recording, signal, new WorkerHasher());
+  try {
+    await staging;
   } catch (err) {
-    pass.destroy();
-    const staged = await staging.catch(() => undefined);
-    if (staged) await driver.discardStaged?.(staged);
+    recording.destroy();
     throw err;
   }
   const staged = await staging;
