@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
-import { WorkerHasher } from './hash-worker';
+import { WorkerHasher, stopHashWorker } from './hash-worker';
 
 describe('WorkerHasher', () => {
   it('digests interleaved streams on the worker exactly as crypto does, with back-pressure', async () => {
@@ -27,5 +27,16 @@ describe('WorkerHasher', () => {
     expect(await b.digest()).toBe(`sha256:${refB.digest('hex')}`);
     const empty = new WorkerHasher();
     expect(await empty.digest()).toBe(`sha256:${createHash('sha256').digest('hex')}`);
+  });
+
+  it('fails the streams it was hashing when the worker dies, and starts a new one after', async () => {
+    const h = new WorkerHasher();
+    await h.update(Buffer.from('some bytes'));
+    await stopHashWorker();
+    await expect(h.digest()).rejects.toThrow(/hashing worker exited/);
+    await expect(h.update(Buffer.from('more')) ?? Promise.resolve()).rejects.toThrow(/hashing worker exited/);
+    const next = new WorkerHasher();
+    await next.update(Buffer.from('abc'));
+    expect(await next.digest()).toBe(`sha256:${createHash('sha256').update('abc').digest('hex')}`);
   });
 });

@@ -29,7 +29,15 @@ parentPort.on('message', (m) => {
 
 let worker: Worker | undefined;
 let nextId = 1;
-const waiting = new Map<number, { queued: number; wake?: () => void; digest?: (hex: string) => void }>();
+interface Waiting {
+  queued: number;
+  wake?: () => void;
+  digest?: (hex: string) => void;
+  /** Set when the worker died: every pending and later call fails with it. */
+  failed?: Error;
+  fail?: (err: Error) => void;
+}
+const waiting = new Map<number, Waiting>();
 
 function theWorker(): Worker {
   if (worker) return worker;
@@ -49,9 +57,19 @@ function theWorker(): Worker {
       s.digest?.(m.digest);
     }
   });
-  w.on('error', () => {
-    worker = undefined;
-  });
+  // A dead worker must fail the loads that wait on it, not leave them hanging; the next hash
+  // starts a new one.
+  const died = (err: Error) => {
+    if (worker === w) worker = undefined;
+    for (const [id, s] of waiting) {
+      waiting.delete(id);
+      s.failed = err;
+      s.wake?.();
+      s.fail?.(err);
+    }
+  };
+  w.on('error', (err) => died(new Error(`the hashing worker failed: ${err.message}`)));
+  w.on('exit', (code) => died(new Error(`the hashing worker exited (${code})`)));
   // Idle, the worker must not keep a process alive (tests, tools); busy, it must.
   w.unref();
   worker = w;
@@ -65,7 +83,7 @@ function forget(id: number): void {
 
 export class WorkerHasher implements Hasher {
   private readonly id = nextId++;
-  private readonly state = { queued: 0 } as { queued: number; wake?: () => void; digest?: (hex: string) => void };
+  private readonly state: Waiting = { queued: 0 };
   private readonly w = theWorker();
 
   constructor() {
@@ -74,6 +92,7 @@ export class WorkerHasher implements Hasher {
   }
 
   update(chunk: Buffer): Promise<void> | undefined {
+    if (this.state.failed) return Promise.reject(this.state.failed);
     const copy = new Uint8Array(chunk.length);
     copy.set(chunk);
     this.state.queued += copy.byteLength;
@@ -83,8 +102,10 @@ export class WorkerHasher implements Hasher {
   }
 
   digest(): Promise<string> {
-    return new Promise((resolve) => {
+    if (this.state.failed) return Promise.reject(this.state.failed);
+    return new Promise((resolve, reject) => {
       this.state.digest = (hex) => resolve(`sha256:${hex}`);
+      this.state.fail = reject;
       this.w.postMessage({ op: 'digest', id: this.id });
     });
   }
@@ -93,4 +114,9 @@ export class WorkerHasher implements Hasher {
     forget(this.id);
     this.w.postMessage({ op: 'drop', id: this.id });
   }
+}
+
+/** Stops the worker (shutdown, tests); hashes still pending fail, the next one starts a new worker. */
+export async function stopHashWorker(): Promise<void> {
+  await worker?.terminate();
 }
