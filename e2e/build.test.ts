@@ -246,6 +246,17 @@ describe('docker build (classic builder)', () => {
     await noLeftovers();
   });
 
+  it('keeps the step containers with --rm=false, and removes failed ones only with --force-rm', async () => {
+    const dir = context('keep', { Dockerfile: 'FROM busybox\nRUN echo kept > /k\n' });
+    await docker(berthd, 'build', '--no-cache', '--rm=false', dir);
+    const kept = (await docker(berthd, 'ps', '-aq')).stdout.split('\n').filter(Boolean);
+    expect(kept.length).toBe(1);
+    await docker(berthd, 'rm', ...kept);
+    const failing = context('force-rm', { Dockerfile: 'FROM busybox\nRUN exit 5\n' });
+    expect((await dockerFails(berthd, 'build', '--force-rm', failing)).code).toBe(5);
+    await noLeftovers();
+  });
+
   it('words Dockerfile mistakes as dockerd does', async () => {
     const unknown = context('unknown', { Dockerfile: 'FROM busybox\nRUN true\nFOO bar\n' });
     expect((await dockerFails(berthd, 'build', unknown)).stderr).toContain('dockerfile parse error line 3: unknown instruction: FOO');

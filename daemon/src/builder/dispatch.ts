@@ -211,7 +211,9 @@ async function run(b: Builder, state: StageState, cmd: ShellDependent): Promise<
       config: state.config, containerConfig: probe, history: { created_by: saveCmd.join(' ') }, author: state.maintainer, platform: platformOf(state.platform),
     });
     ok = true;
+    // --rm=false keeps a successful step's container, as dockerd does.
     if (b.options.rm) await b.removeContainer(id, true);
+    else b.live.delete(id);
     await b.recordStep(state, probe, image);
   } finally {
     // A failed step's container goes too (unlike dockerd without --force-rm): a failed build leaves nothing.
