@@ -29,9 +29,17 @@ function pull(socket: string, image: string): Promise<void> {
   });
 }
 
+/**
+ * Removes the image so the next pull downloads every layer. An engine that holds the same image
+ * under other names (another test loaded the fixture) is not stripped of them: the figure fails.
+ */
 async function removeImage(engine: Engine, image: string): Promise<void> {
-  const id = await exec('docker', ['image', 'inspect', '-f', '{{.Id}}', image], { env: engine.env }).then((r) => r.stdout.trim(), () => '');
-  if (id) await exec('docker', ['rmi', '-f', id], { env: engine.env }).catch(() => undefined);
+  const inspect = await exec('docker', ['image', 'inspect', '-f', '{{.Id}} {{join .RepoTags ","}}', image], { env: engine.env }).then((r) => r.stdout.trim(), () => '');
+  if (!inspect) return;
+  const [id, tags = ''] = inspect.split(' ');
+  const others = tags.split(',').filter((t) => t && !t.startsWith(image.replace(/:latest$/, '') + ':'));
+  if (others.length > 0) throw new Error(`the engine also holds ${image} as ${others.join(', ')}: its layers would not be downloaded; remove those names to measure`);
+  await exec('docker', ['rmi', '-f', id!], { env: engine.env }).catch(() => undefined);
 }
 
 /** Bytes of the image's layer blobs as the registry serves them. */
