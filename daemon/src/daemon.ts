@@ -142,7 +142,7 @@ export class Daemon {
       securityOptions: () => ['name=seccomp,profile=builtin'],
     };
     registerSystemJobs(this.engine, sources);
-    registerBuilderJobs(this.engine, graph, this.config.dataRoot);
+    await registerBuilderJobs(this.engine, graph, this.config.dataRoot);
   }
 
   private async serve(endpoints: { endpoint: ReturnType<typeof parseHost>; tls: ReturnType<typeof tlsFor> }[]): Promise<void> {

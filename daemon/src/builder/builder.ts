@@ -18,6 +18,8 @@ import type { AuthConfig } from '../distribution/auth';
 
 export const DEFAULT_PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 export const DEFAULT_SHELL = ['/bin/sh', '-c'];
+/** The graphdriver ids of the builder's bare writable layers (COPY, WORKDIR steps). */
+export const BUILD_ROOTFS_PREFIX = 'build-';
 
 export interface BuildOptions {
   tags: string[];
@@ -100,7 +102,8 @@ export class Builder {
 
   /** A writable layer over `image` for a step that only writes files (COPY, WORKDIR). */
   async newRootfs(image: BuildImage | undefined): Promise<{ id: string; rootfs: string }> {
-    const id = randomBytes(32).toString('hex');
+    // A recognisable id: a crash mid-step leaves a layer that the next start knows to remove.
+    const id = `${BUILD_ROOTFS_PREFIX}${randomBytes(16).toString('hex')}`;
     this.live.set(id, 'rootfs');
     return { id, rootfs: await this.backend.createRootfs(id, image) };
   }

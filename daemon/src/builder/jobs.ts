@@ -10,7 +10,7 @@ import type { ContainerConfig, Digest } from '../graph/interfaces';
 import { parseReference } from '../graph/reference';
 import { applyChanges } from '../graph/dockerfile-changes';
 import { BuildContext } from './context';
-import { Builder, type BuildOptions } from './builder';
+import { BUILD_ROOTFS_PREFIX, Builder, type BuildOptions } from './builder';
 import { GraphBuildBackend } from './graph-backend';
 import { InstructionError, parseInstructions } from './instructions';
 import { commitImage } from './commit';
@@ -43,12 +43,16 @@ declare module '../engine/engine' {
   }
 }
 
-export function registerBuilderJobs(engine: Engine, graph: Graph, dataRoot: string): void {
+export async function registerBuilderJobs(engine: Engine, graph: Graph, dataRoot: string): Promise<void> {
   const dir = path.join(dataRoot, 'builder');
   const backend = new GraphBuildBackend({ engine, graph, dir });
   // Contexts of builds a crash interrupted, and deletions it cut short.
   // At start-up, before any build can begin, so none of them loses its context.
   for (const leftover of ['contexts', 'trash']) rmSync(path.join(dir, leftover), { recursive: true, force: true });
+  // Writable layers of COPY/WORKDIR steps a crash interrupted (RUN steps are containers: theirs go with them).
+  for (const id of await graph.driver.listContainers().catch(() => [] as string[])) {
+    if (id.startsWith(BUILD_ROOTFS_PREFIX)) await graph.driver.remove(id).catch(() => undefined);
+  }
 
   engine.register('image.build', async (job) => {
     const { options, dockerfile } = job.args;
