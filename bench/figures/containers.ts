@@ -51,7 +51,8 @@ async function docker(engine: Engine, args: string[]): Promise<{ stdout: string 
     throw new Error(`${engine.name}: docker ${args[0]} failed: ${stderr || (err as Error).message}`);
   }
 }
-const labelArgs = ['--label', `${LABEL}=${OWNER}`, '--network', 'none'];
+/** Every container here: labelled for the clean-up, and on no network (the bridge figure is the network's). */
+const benchArgs = ['--label', `${LABEL}=${OWNER}`, '--network', 'none'];
 
 function api(engine: Engine, method: string, path: string, body?: unknown, agent?: http.Agent): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
@@ -132,19 +133,25 @@ const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length
 
 /**
  * Medians of `fn` on berthd and on dockerd, runs interleaved one by one so the load of this
- * shared two-core machine weighs on both alike.
+ * shared two-core machine weighs on both alike. Past `budgetMs` (warm-up included) no new round
+ * starts once each engine has one sample: a loaded machine gets fewer runs, not a longer bench.
  */
-async function alternate(berth: Engine, ref: Engine | undefined, runs: number, warmup: number, fn: (e: Engine, i: number) => Promise<number>): Promise<Measurement> {
+async function alternate(berth: Engine, ref: Engine | undefined, runs: number, warmup: number, fn: (e: Engine, i: number) => Promise<number>, budgetMs = 40_000): Promise<Measurement> {
   const samples = { berth: [] as number[], ref: [] as number[] };
+  const t0 = performance.now();
   for (let i = 0; i < warmup + runs; i++) {
+    if (samples.berth.length > 0 && performance.now() - t0 > budgetMs) break;
     const b = await fn(berth, i);
     const r = ref ? await fn(ref, i) : undefined;
     if (i < warmup) continue;
     samples.berth.push(b);
     if (r !== undefined) samples.ref.push(r);
   }
-  return ref ? { berth: median(samples.berth), baseline: median(samples.ref), baselineName: 'dockerd' } : { berth: median(samples.berth) };
+  const note = samples.berth.length < runs ? `(${samples.berth.length} of ${runs} runs: time budget spent)` : undefined;
+  return ref ? { berth: median(samples.berth), baseline: median(samples.ref), baselineName: 'dockerd', note } : { berth: median(samples.berth), note };
 }
+
+const joinNotes = (...notes: (string | undefined)[]) => notes.filter(Boolean).join(' ') || undefined;
 
 async function timeMs(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
@@ -156,7 +163,7 @@ async function timeMs(fn: () => Promise<unknown>): Promise<number> {
 async function sleepers(engine: Engine, count: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
-    const { stdout } = await docker(engine, ['run', '-d', ...labelArgs, engine.image, 'sleep', '3600']);
+    const { stdout } = await docker(engine, ['run', '-d', ...benchArgs, engine.image, 'sleep', '3600']);
     ids.push(stdout.trim());
   }
   return ids;
@@ -189,7 +196,7 @@ function shimRssPerContainer(engine: Engine, ids: string[]): { perContainer: num
 /** Time from `docker run -d` of a 100 MB writer to its exit, in ms; the container is left for logs. */
 async function ingestMs(engine: Engine, name: string): Promise<number> {
   return timeMs(async () => {
-    await docker(engine, ['run', '-d', '--name', name, ...labelArgs, engine.image, 'sh', '-c', WRITER]);
+    await docker(engine, ['run', '-d', '--name', name, ...benchArgs, engine.image, 'sh', '-c', WRITER]);
     const { stdout } = await docker(engine, ['wait', name]);
     if (stdout.trim() !== '0') throw new Error(`${engine.name}: the writer exited with ${stdout.trim()}`);
   });
@@ -262,10 +269,10 @@ export const containerFigures: Figure[] = [
     async measure(engines) {
       const { berth, ref } = await enginesOf(engines);
       const note = await neighbours();
-      return withCleanup([berth, ref], async () => ({
-        ...(await alternate(berth, ref, 15, 2, (e) => timeMs(() => docker(e, ['run', '--rm', ...labelArgs, e.image, 'true'])))),
-        note,
-      }));
+      return withCleanup([berth, ref], async () => {
+        const m = await alternate(berth, ref, 15, 2, (e) => timeMs(() => docker(e, ['run', '--rm', ...benchArgs, e.image, 'true'])));
+        return { ...m, note: joinNotes(m.note, note) };
+      });
     },
   },
   {
@@ -280,7 +287,8 @@ export const containerFigures: Figure[] = [
         const [r] = ref ? await sleepers(ref, 1) : [];
         const target = (e: Engine) => (e === berth ? b! : r!);
         const note = await neighbours();
-        return { ...(await alternate(berth, ref, 15, 2, (e) => timeMs(() => docker(e, ['exec', target(e), 'true'])))), note };
+        const m = await alternate(berth, ref, 15, 2, (e) => timeMs(() => docker(e, ['exec', target(e), 'true'])));
+        return { ...m, note: joinNotes(m.note, note) };
       });
     },
   },
@@ -303,8 +311,8 @@ export const containerFigures: Figure[] = [
           }
           await docker(e, ['rm', '-f', name]);
           return t;
-        });
-        return { ...ms, berth: mbPerS(ms.berth), baseline: ms.baseline === undefined ? undefined : mbPerS(ms.baseline), note };
+        }, 45_000);
+        return { ...ms, berth: mbPerS(ms.berth), baseline: ms.baseline === undefined ? undefined : mbPerS(ms.baseline), note: joinNotes(ms.note, note) };
       });
     },
   },
@@ -322,7 +330,7 @@ export const containerFigures: Figure[] = [
         // Both logs were just written, so both are in the page cache: no warm-up read.
         const bytes = await logsBytes(berth, name);
         if (bytes !== LOG_BYTES) throw new Error(`berthd's docker logs gave ${bytes} bytes of the ${LOG_BYTES} written`);
-        const ms = await alternate(berth, ref, 3, 0, (e) => logsToDevNull(e, name));
+        const ms = await alternate(berth, ref, 3, 0, (e) => logsToDevNull(e, name), 45_000);
         return { ...ms, berth: mbPerS(ms.berth), baseline: ms.baseline === undefined ? undefined : mbPerS(ms.baseline) };
       });
     },
