@@ -243,6 +243,10 @@ describe('docker build (classic builder)', () => {
     expect(failed.stderr + failed.stdout).toContain("The command '/bin/sh -c exit 3' returned a non-zero code: 3");
     expect(failed.stdout).not.toContain('never');
     await dockerFails(berthd, 'image', 'inspect', 'never');
+    // Quiet builds show their log only when they fail, and fail the same way.
+    const quiet = await dockerFails(berthd, 'build', '-q', '--no-cache', dir);
+    expect(quiet.code).toBe(3);
+    expect(quiet.stderr + quiet.stdout).toMatch(/^before$/m);
     await noLeftovers();
   });
 

@@ -57,12 +57,17 @@ export class StepError extends EngineError {
   }
 }
 
+/** What a quiet build keeps of its log for the failure case. */
+const QUIET_LOG_MAX = 8 * 1024 * 1024;
+
 export const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 
 export class Builder {
   readonly buildArgs: BuildArgs;
   readonly stages: StageState[] = [];
   private readonly lexers = new Map<string, ShellLex>();
+  private readonly quietLog: string[] = [];
+  private quietBytes = 0;
   /** Told at every step, for the job's progress. */
   onStep?: (current: number, total: number, text: string) => void;
   /** Containers made and not yet removed (bare rootfs or real), so a failure or a cancel leaves none behind. */
@@ -84,9 +89,19 @@ export class Builder {
     return l;
   }
 
-  /** Progress text for the client; nothing in quiet mode. */
+  /** Progress text for the client. Quiet builds keep it, to show it only if the build fails (as dockerd). */
   say(text: string): void {
-    if (!this.options.quiet) this.out.write(JSON.stringify({ stream: text }) + '\r\n');
+    const line = JSON.stringify({ stream: text }) + '\r\n';
+    if (!this.options.quiet) this.out.write(line);
+    else if (this.quietBytes < QUIET_LOG_MAX) {
+      this.quietLog.push(line);
+      this.quietBytes += line.length;
+    }
+  }
+
+  /** A quiet build failed: the client gets the log it did not see. */
+  flushQuietLog(): void {
+    for (const line of this.quietLog.splice(0)) this.out.write(line);
   }
 
   /** A writable that forwards a RUN step's output as stream messages (stderr in red, as dockerd). */

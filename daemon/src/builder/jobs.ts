@@ -73,7 +73,10 @@ export async function registerBuilderJobs(engine: Engine, graph: Graph, dataRoot
       return await graph.writing(async () => {
         try {
           for (const w of df.warnings) builder.say(`${w}\n`);
-          const image = await builder.build(df);
+          const image = await builder.build(df).catch((err: unknown) => {
+            builder.flushQuietLog();
+            throw err;
+          });
           await builder.finish(image, options.tags);
           return image.id;
         } finally {
