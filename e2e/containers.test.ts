@@ -183,6 +183,10 @@ describe.skipIf(!usable)('docker run', () => {
     expect(await ok(b, 'inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'ticker')).toBe('exited 0');
     expect(await ok(b, 'logs', '--tail', '1', 'ticker')).toBe(lines.at(-1));
     expect((await ok(b, 'logs', '-t', '--tail', '1', 'ticker'))).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z tick \d+$/);
+    // since and until are inclusive, to the nanosecond the -t stamps print.
+    const third = (await ok(b, 'logs', '-t', 'ticker')).split('\n')[2]!.split(' ')[0]!;
+    expect((await ok(b, 'logs', '--since', third, 'ticker')).split('\n')[0]).toBe('tick 2');
+    expect((await ok(b, 'logs', '--until', third, 'ticker')).split('\n')).toEqual(['tick 0', 'tick 1', 'tick 2']);
   });
 
   it('runs -it in a real terminal: typing, reading, and resizing seen by stty size', async () => {

@@ -7,7 +7,7 @@ import { invalidParameter } from '../errors';
 import type { AttachSession, ContainerTask } from '../drivers/exec/exec-driver';
 import type { Container } from './container';
 import type { Containers } from './containers';
-import { readLog } from './log-reader';
+import { readLogs } from '../drivers/exec/log-reader';
 
 export const DEFAULT_DETACH_KEYS = [0x10, 0x11];
 
@@ -87,14 +87,38 @@ const write = (w: Writable, data: Buffer): Promise<void> | void => {
   if (!w.write(data)) return new Promise((r) => w.once('drain', () => r()));
 };
 
+/** Writes the log so far to the client's stdout and stderr (logs=1). The reader frames it as
+ * `docker logs` does; the frames are split back here so each stream keeps its own writer. */
+async function replayLog(file: string, req: AttachRequest, io: AttachIo, signal: AbortSignal): Promise<void> {
+  const frames = readLogs(file, { stdout: req.stdout, stderr: req.stderr, format: 'multiplexed' });
+  const abort = () => frames.destroy();
+  signal.addEventListener('abort', abort, { once: true });
+  let carry: Buffer = Buffer.alloc(0);
+  try {
+    for await (const chunk of frames as AsyncIterable<Buffer>) {
+      const buf: Buffer = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+      let at = 0;
+      // Each frame: stream (1 stdout, 2 stderr), 3 zero bytes, a 4-byte length, the payload.
+      while (buf.length - at >= 8 && buf.length - at - 8 >= buf.readUInt32BE(at + 4)) {
+        const end = at + 8 + buf.readUInt32BE(at + 4);
+        await write(buf[at] === 1 ? io.stdout : io.stderr, buf.subarray(at + 8, end));
+        at = end;
+      }
+      carry = buf.subarray(at);
+    }
+  } catch (err) {
+    if (!signal.aborted) throw err; // the client went away: nothing left to replay to
+  } finally {
+    signal.removeEventListener('abort', abort);
+    frames.destroy();
+  }
+}
+
 /** Runs one attach to its end: the container exits, the client detaches or goes away. */
 export async function attachContainer(containers: Containers, c: Container, req: AttachRequest, io: AttachIo, signal: AbortSignal): Promise<'exited' | 'detached' | 'closed'> {
   const keys = parseDetachKeys(req.detachKeys);
   if (req.logs) {
-    await readLog(containers.logPath(c), { stdout: req.stdout, stderr: req.stderr, sinceNano: 0, untilNano: 0, tail: -1, timestamps: false, follow: false }, (r) => {
-      const data = r.full ? Buffer.concat([r.content, Buffer.from('\n')]) : r.content;
-      return write(r.stream === 'stdout' ? io.stdout : io.stderr, data);
-    }, Promise.resolve(), signal);
+    await replayLog(containers.logPath(c), req, io, signal);
   }
   if (!req.stream) return 'exited';
 

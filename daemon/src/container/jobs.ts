@@ -8,7 +8,7 @@ import type { Containers, CreateRequest } from './containers';
 import type { Execs, ExecConfig, ExecInstance } from './exec';
 import type { WaitResult } from './container';
 import { inspectContainer, listContainers, listItem, type Filters } from './views';
-import { readLog, type LogQuery, type LogRecord } from './log-reader';
+import { readLogs, type LogReadOptions } from '../drivers/exec/log-reader';
 import { sampleStats, statsJson, type StatsSample } from './stats';
 import { top } from './top';
 import { attachContainer, type AttachIo, type AttachRequest } from './attach';
@@ -18,8 +18,10 @@ import type { Change } from '../drivers/graph/graph-driver';
 
 export interface LogsArgs {
   id: string;
-  query: LogQuery;
-  sink: (record: LogRecord) => Promise<void> | void;
+  /** What to read and how to frame it; following stops by itself once the container is not running. */
+  options: Omit<LogReadOptions, 'stop'>;
+  /** Receives the formatted output (frames or raw bytes) in order; a promise holds the reading back. */
+  sink: (chunk: Buffer) => Promise<void> | void;
 }
 
 export interface StatsArgs {
@@ -110,8 +112,23 @@ export function registerContainerJobs(engine: Engine, containers: Containers, ex
   });
   engine.register('container.logs', async (job) => {
     const c = containers.get(job.args.id);
-    const stopped = c.running && job.args.query.follow ? c.wait('not-running', job.signal).then(() => undefined, () => undefined) : Promise.resolve();
-    await readLog(containers.logPath(c), job.args.query, job.args.sink, stopped, job.signal);
+    const { options, sink } = job.args;
+    const stop = c.running && options.follow ? c.wait('not-running', job.signal).then(() => undefined, () => undefined) : Promise.resolve();
+    const output = readLogs(containers.logPath(c), { ...options, stop });
+    const abort = () => output.destroy();
+    job.signal.addEventListener('abort', abort, { once: true });
+    try {
+      for await (const chunk of output as AsyncIterable<Buffer>) {
+        if (job.signal.aborted) break;
+        await sink(chunk);
+      }
+    } catch (err) {
+      // The client went away: the reader was destroyed under the loop.
+      if (!job.signal.aborted) throw err;
+    } finally {
+      job.signal.removeEventListener('abort', abort);
+      output.destroy();
+    }
     return { tty: c.record.Config.Tty === true };
   });
   engine.register('container.changes', async (job) => {

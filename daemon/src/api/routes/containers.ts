@@ -10,7 +10,6 @@ import { parseTimestampNanos } from '../timestamps';
 import { framedWriter, frame, StreamType } from '../streams/multiplexed-stream';
 import { invalidParameter } from '../../errors';
 import { LIST_FILTERS } from '../../container/views';
-import { goTime } from '../../container/log-reader';
 import type { ContainerConfig, HostConfig } from '../../container/types';
 import type { EndpointRequest } from '../../drivers/network/network-driver';
 
@@ -95,32 +94,30 @@ async function logs(ctx: RequestContext): Promise<void> {
   const tailRaw = ctx.string('tail') ?? 'all';
   const tail = tailRaw === 'all' || tailRaw === '' ? -1 : Number(tailRaw);
   if (!Number.isInteger(tail)) throw invalidParameter(`invalid value for tail: ${JSON.stringify(tailRaw)}`);
-  const since = ctx.string('since');
-  const until = ctx.string('until');
-  const query = {
-    stdout, stderr, tail, follow: ctx.bool('follow'), timestamps: ctx.bool('timestamps'),
-    sinceNano: since && since !== '0' ? parseTimestampNanos('since', since) : 0,
-    untilNano: until && until !== '0' ? parseTimestampNanos('until', until) : 0,
-  };
+  const since = logTime('since', ctx.string('since'));
+  const until = logTime('until', ctx.string('until'));
   const { tty } = await ctx.engine.run('container.tty', { id: id(ctx) }, { hidden: true });
+  const options = {
+    stdout, stderr, follow: ctx.bool('follow'), timestamps: ctx.bool('timestamps'),
+    ...(tail >= 0 ? { tail } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}),
+    format: tty ? 'raw' as const : 'multiplexed' as const,
+  };
   const res = ctx.res;
-  res.writeHead(200, { 'Content-Type': tty || !ctx.atLeast('1.42') ? (tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream') : 'application/vnd.docker.multiplexed-stream' });
+  res.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
   res.flushHeaders();
-  let lineStart = { stdout: true, stderr: true };
-  await ctx.engine.run('container.logs', {
-    id: id(ctx),
-    query,
-    sink: (r) => {
-      // A timestamp starts each line; a line split over partial records carries the first one's.
-      const prefix = query.timestamps && lineStart[r.stream] ? `${goTime(r.time)} ` : '';
-      lineStart = { ...lineStart, [r.stream]: r.full };
-      const payload = Buffer.concat([Buffer.from(prefix), r.content, r.full ? Buffer.from('\n') : Buffer.alloc(0)]);
-      return write(res, tty ? payload : frame(r.stream === 'stdout' ? StreamType.Stdout : StreamType.Stderr, payload));
-    },
-  }, { signal: ctx.signal, hidden: true }).catch((err: unknown) => {
-    if ((err as Error).name !== 'AbortError') throw err;
-  });
+  await ctx.engine.run('container.logs', { id: id(ctx), options, sink: (chunk) => write(res, chunk) }, { signal: ctx.signal, hidden: true })
+    .catch((err: unknown) => {
+      if ((err as Error).name !== 'AbortError') throw err;
+    });
   res.end();
+}
+
+/** A since/until parameter as the log reader takes it, "SECONDS[.NANOS]" (undefined: unset);
+ * kept as text so no nanosecond is lost to a double. */
+function logTime(name: string, raw: string | undefined): string | undefined {
+  if (!raw || raw === '0') return undefined;
+  const nanos = parseTimestampNanos(name, raw); // validates, as dockerd does
+  return /^-?\d+(\.\d{1,9})?$/.test(raw.trim()) ? raw.trim() : (nanos / 1e9).toFixed(3);
 }
 
 async function changes(ctx: RequestContext): Promise<void> {

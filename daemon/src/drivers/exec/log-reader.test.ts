@@ -109,6 +109,27 @@ describe('readLogs', () => {
     expect(seen.join('')).toBe('before\nappended\nlast of old\nfirst of new\nfinal\n');
   });
 
+  it('with tail 0, follows only what is written after the start (docker logs -f --tail 0)', async () => {
+    writeFileSync(log, rec(T, 'stdout', 'F', 'history'));
+    let stop!: () => void;
+    const stopped = new Promise<void>((r) => (stop = r));
+    const stream = readLogs(log, { ...base, format: 'raw', follow: true, stop: stopped, tail: 0 });
+    const seen: string[] = [];
+    const done = (async () => {
+      for await (const c of stream) seen.push((c as Buffer).toString());
+    })();
+    // The reader has opened the log once it waits for changes; a record appended after that is
+    // new. Appending until one shows up avoids guessing when that is.
+    for (let i = 0; !seen.join('').includes('new'); i++) {
+      appendFileSync(log, rec(T + 1, 'stdout', 'F', `new${i}`));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    stop();
+    await done;
+    expect(seen.join('')).not.toContain('history');
+    expect(seen.join('')).toMatch(/^(new\d+\n)+$/);
+  });
+
   it('follows a log that another process rotates as fast as it can, losing and repeating nothing', async () => {
     // The writer rotates as the shim does: close, rename log.(n-2) → log.(n-1) … log → log.1, new log.
     const writer = `
