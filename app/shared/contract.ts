@@ -2,7 +2,7 @@
 // event channel with its payload. Electron's preload and web mode's WebSocket bridge both build
 // the same API from these tables (see api.ts), and main's handlers are typed against them.
 import type {
-  ContainersChange, ContainerStatsSample, ContainerView, EngineStatus, ImageDetailView, LayerTreeView, ImageView, JobView, LogLine, LogOpenOptions,
+  ContainerFileEntry, ContainersChange, ContainerStatsSample, ContainerView, EngineStatus, ImageDetailView, LayerTreeView, ImageView, JobView, LogLine, LogOpenOptions,
   NetworkView, PullProgress, RunOptions, Settings, TerminalOpenOptions, VolumeView,
 } from './views.js';
 
@@ -17,6 +17,10 @@ export interface RequestChannels {
   'containers:unpause': [[id: string], void];
   'containers:kill': [[id: string], void];
   'containers:remove': [[id: string, options: { force: boolean }], void];
+  /** The entries of one directory in a container's filesystem (running or not). */
+  'containers:files': [[id: string, path: string], ContainerFileEntry[]];
+  /** One file's content, base64, for a download (at most 64 MiB). */
+  'containers:readFile': [[id: string, path: string], { name: string; base64: string }];
   /** Creates and starts a container (pulling the image first when the engine lacks it); returns its id. */
   'containers:run': [[options: RunOptions], string];
   'images:list': [[], ImageView[]];
@@ -85,6 +89,7 @@ export type RequestResult<C extends RequestChannel> = RequestChannels[C][1];
 export const requestChannels = [
   'containers:list', 'containers:inspect', 'containers:start', 'containers:stop', 'containers:restart',
   'containers:pause', 'containers:unpause', 'containers:kill', 'containers:remove', 'containers:run',
+  'containers:files', 'containers:readFile',
   'images:list', 'images:remove', 'images:tag', 'images:prune', 'images:pull', 'images:detail', 'images:tree',
   'volumes:list', 'volumes:remove', 'volumes:prune', 'networks:list', 'networks:remove',
   'logs:open', 'logs:close',

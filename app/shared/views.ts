@@ -225,3 +225,13 @@ export interface ImageDetailView {
   /** Whether the engine can list each layer's files (berthd); other engines give history only. */
   browsable: boolean;
 }
+
+/** One entry of a directory inside a container (from the engine's archive of that directory). */
+export interface ContainerFileEntry {
+  name: string;
+  path: string;
+  type: 'directory' | 'file' | 'symlink' | 'other';
+  size: number;
+  linkTarget?: string;
+  modified?: string;
+}

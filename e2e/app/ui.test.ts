@@ -184,6 +184,16 @@ describe(`the app in web mode against ${engineChoice}`, () => {
     await screenshot(page, 'container-stats');
   });
 
+  it('browses the container\'s files and downloads one', async () => {
+    await page.getByRole('tab', { name: 'Files' }).click();
+    await page.locator('[data-file="/etc"] button').click();
+    await page.locator('[data-file="/etc/passwd"]').waitFor({ timeout: 15_000 });
+    await screenshot(page, 'container-files');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-file="/etc/passwd"] button').click()]);
+    expect(download.suggestedFilename()).toBe('passwd');
+    expect(readFileSync(await download.path(), 'utf8')).toContain('root:x:0:0');
+  });
+
   it('lists images with the test image, and shows Activity', async () => {
     await page.getByRole('button', { name: /^Images/ }).click();
     await page.getByLabel('Filter images').fill(engine.image);

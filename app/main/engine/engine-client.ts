@@ -107,6 +107,10 @@ export class EngineClient {
   attachContainer(id: string, stdin: boolean): Promise<Duplex> {
     return this.transport.hijack('POST', `/containers/${enc(id)}/attach`, { query: { stream: true, stdin, stdout: true, stderr: true } });
   }
+  /** A tar stream of `path` inside the container (GET /containers/{id}/archive). */
+  containerArchive(id: string, path: string, signal?: AbortSignal): Promise<IncomingMessage> {
+    return this.transport.stream('GET', `/containers/${enc(id)}/archive`, { query: { path }, signal });
+  }
   resizeContainer(id: string, cols: number, rows: number): Promise<void> {
     return this.transport.request('POST', `/containers/${enc(id)}/resize`, { query: { w: cols, h: rows } });
   }

@@ -58,6 +58,8 @@ const argChecks: { [C in RequestChannel]: Check[] } = {
   'containers:pause': byId, 'containers:unpause': byId, 'containers:kill': byId,
   'containers:remove': [id, object({ force: bool })],
   'containers:run': [runOptions],
+  'containers:files': [id, text(4096)],
+  'containers:readFile': [id, text(4096)],
   'images:list': none,
   'images:remove': [id, object({ force: bool })],
   'images:pull': [text(512)],

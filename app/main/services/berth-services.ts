@@ -5,6 +5,7 @@ import type { BridgeError } from '../../shared/api.js';
 import { EngineError } from '../engine/engine-error.js';
 import { validateArgs } from '../ipc/validate.js';
 import { Broadcaster, type Emit } from './broadcaster.js';
+import { ContainerFiles } from './container-files.js';
 import { ContainersService } from './containers-service.js';
 import { EngineService } from './engine-service.js';
 import { ImagesService } from './images-service.js';
@@ -31,6 +32,7 @@ export class BerthServices {
   readonly networks: NetworksService;
   readonly jobs: JobsService;
   readonly settings: SettingsService;
+  readonly files: ContainerFiles;
 
   constructor(options: BerthServicesOptions = {}) {
     const emit = this.broadcaster.emit;
@@ -41,6 +43,7 @@ export class BerthServices {
     this.volumes = new VolumesService(this.engine, emit);
     this.networks = new NetworksService(this.engine, emit);
     this.jobs = new JobsService(this.engine, emit);
+    this.files = new ContainerFiles(this.engine);
   }
 
   start(): void {
@@ -84,6 +87,8 @@ export class Session {
       'containers:kill': (id) => s.containers.kill(id),
       'containers:remove': (id, o) => s.containers.remove(id, o.force),
       'containers:run': (o) => s.containers.run(o),
+      'containers:files': (id, dir) => s.files.list(id, dir),
+      'containers:readFile': (id, file) => s.files.read(id, file),
       'images:list': () => s.images.list(),
       'images:remove': (id, o) => s.images.remove(id, o.force),
       'images:pull': (ref) => s.images.pull(ref),

@@ -10,10 +10,11 @@ import { useApp, useContainerAction } from './store-context.js';
 import { TerminalPanel } from './TerminalPanel.js';
 import { TerminalTabs } from './TerminalTabs.js';
 import { StatsPanel } from './StatsPanel.js';
+import { FilesPanel } from './FilesPanel.js';
 
 const tabs: { id: DetailTab; label: string }[] = [
   { id: 'logs', label: 'Logs' }, { id: 'terminal', label: 'Terminal' }, { id: 'attach', label: 'Attach' },
-  { id: 'inspect', label: 'Inspect' }, { id: 'stats', label: 'Stats' },
+  { id: 'inspect', label: 'Inspect' }, { id: 'stats', label: 'Stats' }, { id: 'files', label: 'Files' },
 ];
 
 export function ContainerDetail({ id, tab }: { id: string; tab: DetailTab }) {
@@ -59,6 +60,7 @@ export function ContainerDetail({ id, tab }: { id: string; tab: DetailTab }) {
         {tab === 'attach' ? <TerminalPanel containerId={id} running={running} mode="attach" /> : null}
         {tab === 'inspect' ? <InspectPanel id={id} version={c.status} /> : null}
         {tab === 'stats' ? <StatsPanel id={id} running={running} /> : null}
+        {tab === 'files' ? <FilesPanel containerId={id} /> : null}
       </div>
     </section>
   );

@@ -8,7 +8,7 @@ import type { ContainersChange, ContainerView, EngineStatus, ImageView, JobView,
 export type View =
   | { name: 'containers' } | { name: 'container'; id: string; tab: DetailTab } | { name: 'images' } | { name: 'image'; reference: string }
   | { name: 'volumes' } | { name: 'networks' } | { name: 'activity' } | { name: 'settings' };
-export type DetailTab = 'logs' | 'terminal' | 'attach' | 'inspect' | 'stats';
+export type DetailTab = 'logs' | 'terminal' | 'attach' | 'inspect' | 'stats' | 'files';
 
 export interface Notice { id: number; kind: 'error' | 'info'; text: string }
 
