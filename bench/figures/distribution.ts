@@ -34,12 +34,18 @@ function pull(socket: string, image: string): Promise<void> {
  * under other names (another test loaded the fixture) is not stripped of them: the figure fails.
  */
 async function removeImage(engine: Engine, image: string): Promise<void> {
-  const inspect = await exec('docker', ['image', 'inspect', '-f', '{{.Id}} {{join .RepoTags ","}}', image], { env: engine.env }).then((r) => r.stdout.trim(), () => '');
+  const inspect = await exec('docker', ['image', 'inspect', '-f', '{{.Id}} {{json .RepoTags}}', image], { env: engine.env }).then((r) => r.stdout.trim(), () => '');
   if (!inspect) return;
-  const [id, tags = ''] = inspect.split(' ');
-  const others = tags.split(',').filter((t) => t && !t.startsWith(image.replace(/:latest$/, '') + ':'));
+  const space = inspect.indexOf(' ');
+  const id = inspect.slice(0, space);
+  const others = (JSON.parse(inspect.slice(space + 1)) as string[] | null ?? []).filter((t) => !t.startsWith(`${image}:`));
   if (others.length > 0) throw new Error(`the engine also holds ${image} as ${others.join(', ')}: its layers would not be downloaded; remove those names to measure`);
-  await exec('docker', ['rmi', '-f', id!], { env: engine.env }).catch(() => undefined);
+  await exec('docker', ['rmi', '-f', id], { env: engine.env }).catch(() => undefined);
+}
+
+/** Removes the names this figure gave (the image itself goes with its last name). */
+async function untag(engines: [string, Engine][], image: string): Promise<void> {
+  for (const [, engine] of engines) await exec('docker', ['rmi', image], { env: engine.env }).catch(() => undefined);
 }
 
 /** Bytes of the image's layer blobs as the registry serves them. */
@@ -65,11 +71,11 @@ export const distributionFigures: Figure[] = [
     goal: 1.3,
     async measure({ berthd, reference }) {
       const registry = await startRegistry(undefined, { images: ['multilayer'] });
+      const image = `${registry.address}/multilayer`;
+      const engines: [string, Engine][] = [['berthd', { socket: berthd.socket, env: berthd.env }]];
+      if (reference) engines.push(['dockerd', reference]);
       try {
-        const image = `${registry.address}/multilayer`;
         const mb = (await layerBytes(registry, 'multilayer')) / 1e6;
-        const engines: [string, Engine][] = [['berthd', { socket: berthd.socket, env: berthd.env }]];
-        if (reference) engines.push(['dockerd', reference]);
         const times = new Map<string, number[]>(engines.map(([n]) => [n, []]));
         // Rounds alternate between the engines so that a busy moment of the machine hits both.
         for (let round = 0; round < ROUNDS; round++) {
@@ -78,9 +84,9 @@ export const distributionFigures: Figure[] = [
             times.get(name)!.push(await timed(() => pull(engine.socket, image)));
           }
         }
-        for (const [, engine] of engines) await removeImage(engine, image);
         return { berth: mb / median(times.get('berthd')!), baseline: reference ? mb / median(times.get('dockerd')!) : undefined };
       } finally {
+        await untag(engines, image);
         await registry.stop();
       }
     },
@@ -92,11 +98,11 @@ export const distributionFigures: Figure[] = [
     goal: 1.0,
     async measure({ berthd, reference }) {
       const source = await startRegistry(undefined, { images: ['multilayer'] });
+      const image = `${source.address}/multilayer`;
+      const engines: [string, Engine][] = [['berthd', { socket: berthd.socket, env: berthd.env }]];
+      if (reference) engines.push(['dockerd', reference]);
       try {
-        const image = `${source.address}/multilayer`;
         const mb = (await layerBytes(source, 'multilayer')) / 1e6;
-        const engines: [string, Engine][] = [['berthd', { socket: berthd.socket, env: berthd.env }]];
-        if (reference) engines.push(['dockerd', reference]);
         for (const [, engine] of engines) await pull(engine.socket, image);
         const times = new Map<string, number[]>(engines.map(([n]) => [n, []]));
         for (let round = 0; round < ROUNDS; round++) {
@@ -114,9 +120,9 @@ export const distributionFigures: Figure[] = [
             }
           }
         }
-        for (const [, engine] of engines) await removeImage(engine, image);
         return { berth: mb / median(times.get('berthd')!), baseline: reference ? mb / median(times.get('dockerd')!) : undefined };
       } finally {
+        await untag(engines, image);
         await source.stop();
       }
     },
