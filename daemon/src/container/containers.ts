@@ -3,7 +3,6 @@
 // true on disk after every transition, publishes Docker's events, applies restart policies, and
 // re-adopts running containers when berthd starts again (live restore).
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { EventBus } from '../engine/events';
@@ -172,41 +171,40 @@ export class Containers {
     if (hostConfig.Init && !this.o.specHost.initBinary) throw invalidParameter('--init: no init binary is installed on this host (tini-static)');
     applyHostDefaults(hostConfig, this.o.limits, this.o.defaultRuntime?.() ?? 'runc');
     const image = await this.o.images.resolve(config.Image);
-    const name = requested ?? generateName((n) => this.store.nameTaken(n));
-    if (this.store.nameTaken(name)) {
-      const holder = this.store.get(name);
-      throw conflict(`Conflict. The container name "${name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`);
-    }
-    const id = randomBytes(32).toString('hex');
-    const merged = mergeImageConfig(config, image.config, id);
-    const prepared = await this.o.graph.prepare(id, image.topLayer);
-    const record = newRecord({
-      ID: id,
-      Created: new Date().toISOString(),
-      Path: merged.path,
-      Args: merged.args,
-      Image: image.id,
-      Name: name,
-      Driver: this.o.graph.name,
-      Config: merged.config,
-      HostConfig: hostConfig,
-      GraphDriver: { Name: this.o.graph.name, Data: this.o.graph.metadata(id, 'container', image.topLayer) },
-    });
-    if (merged.config.Healthcheck?.Test && merged.config.Healthcheck.Test[0] !== 'NONE') {
-      record.State.Health = { Status: 'starting', FailingStreak: 0, Log: [] };
-    }
-    const c = new Container(record);
+    // The id and name are claimed together, with no await between the check and the claim, so
+    // concurrent creates never pick the same name (dockerd reserves them at this point too).
+    const reservation = this.store.reserve(requested, generateName);
+    const { id, name } = reservation;
+    let c: Container | undefined;
     try {
+      const merged = mergeImageConfig(config, image.config, id);
+      await this.o.graph.prepare(id, image.topLayer);
+      const record = newRecord({
+        ID: id,
+        Created: new Date().toISOString(),
+        Path: merged.path,
+        Args: merged.args,
+        Image: image.id,
+        Name: name,
+        Driver: this.o.graph.name,
+        Config: merged.config,
+        HostConfig: hostConfig,
+        GraphDriver: { Name: this.o.graph.name, Data: this.o.graph.metadata(id, 'container', image.topLayer) },
+      });
+      if (merged.config.Healthcheck?.Test && merged.config.Healthcheck.Test[0] !== 'NONE') {
+        record.State.Health = { Status: 'starting', FailingStreak: 0, Log: [] };
+      }
+      c = new Container(record);
       await this.attachments.register({ id, name, config: merged.config, hostConfig, endpoints: req.networkingConfig }, (ref) => this.get(ref).id);
       this.store.add(c);
       writeEtcFiles(this.store.dir(id), merged.config, hostConfig);
     } catch (err) {
       await this.attachments.remove(id, true).catch(() => undefined);
       await this.o.graph.remove(id).catch(() => undefined);
-      if (this.store.find(id)) this.store.remove(c);
+      if (c && this.store.find(id) === c) this.store.remove(c);
+      this.store.release(reservation);
       throw err;
     }
-    void prepared;
     this.emit(c, 'create');
     return { Id: id, Warnings: warnings };
   }

@@ -1,6 +1,9 @@
 // The container store: one directory per container under <data-root>/containers/<id>/, whose
 // config.v2.json is written atomically and is the truth; the maps here are a cache of it. Names
 // are unique, and a reference resolves as dockerd resolves it: full id, then name, then id prefix.
+// A create reserves its id and name before it awaits anything, so concurrent creates never pick
+// the same name; the reservation becomes the container at add() or is released on failure.
+import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Container, type ContainerRecord } from './container';
@@ -30,7 +33,10 @@ function writeAtomic(file: string, data: string): void {
 
 export class ContainerStore {
   private readonly byId = new Map<string, Container>();
+  /** Name → id, for containers and for the reservations of creates under way. */
   private readonly byName = new Map<string, string>();
+  /** Ids reserved by creates under way (not yet in byId). */
+  private readonly reserved = new Set<string>();
 
   constructor(readonly root: string) {
     mkdirSync(root, { recursive: true, mode: 0o710 });
@@ -68,7 +74,33 @@ export class ContainerStore {
     return this.byName.has(name);
   }
 
-  /** Adds a new container (name already canonical) and writes its record. */
+  /**
+   * Reserves a fresh id and a name for a container being created: `name` (canonical) when given,
+   * else a generated one. Throws dockerd's 409 when the name is in use or reserved. Synchronous,
+   * so the check and the claim cannot interleave with another create.
+   */
+  reserve(name: string | undefined, generate: (taken: (name: string) => boolean) => string): { id: string; name: string } {
+    let id: string;
+    do id = randomBytes(32).toString('hex');
+    while (this.byId.has(id) || this.reserved.has(id));
+    const chosen = name ?? generate((n) => this.byName.has(n));
+    this.claimName(chosen, id);
+    this.reserved.add(id);
+    return { id, name: chosen };
+  }
+
+  /** Gives back what reserve() took, unless a container was added under it. */
+  release(reservation: { id: string; name: string }): void {
+    if (!this.reserved.delete(reservation.id)) return;
+    if (this.byName.get(reservation.name) === reservation.id) this.byName.delete(reservation.name);
+  }
+
+  /** Reservations of creates under way (tests check none is left behind). */
+  get reservations(): number {
+    return this.reserved.size;
+  }
+
+  /** Adds a new container (name already canonical, usually reserved) and writes its record. */
   add(container: Container): void {
     this.claimName(container.record.Name, container.id);
     mkdirSync(this.dir(container.id), { recursive: true, mode: 0o710 });
@@ -77,9 +109,10 @@ export class ContainerStore {
       this.save(container);
     } catch (err) {
       this.byId.delete(container.id);
-      this.byName.delete(container.record.Name);
+      if (!this.reserved.has(container.id)) this.byName.delete(container.record.Name);
       throw err;
     }
+    this.reserved.delete(container.id);
   }
 
   save(container: Container): void {
