@@ -30,6 +30,9 @@ export function hijack(
     // Hold the client's bytes until the handler pipes them somewhere; a flowing socket without a
     // 'data' listener would drop what the client types before the stream is wired.
     socket.pause();
+    // A client that goes away mid-stream makes writes fail with EPIPE/ECONNRESET; without a
+    // listener that error would crash berthd. 'close' tells the handler the stream is over.
+    socket.on('error', () => socket.destroy());
     socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
     if (head.length > 0) socket.unshift(head);
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));

@@ -148,3 +148,37 @@ describe('API server', () => {
     expect(text).toMatch(/"message":"thing x is busy"/);
   });
 });
+
+describe('API server, hijacked clients that vanish', () => {
+  it('survives a client that disconnects while output is being written', async () => {
+    const flood = new Router([{
+      method: 'POST', path: '/flood', handler: async (ctx) => {
+        const stream = ctx.hijack('application/vnd.docker.raw-stream');
+        const chunk = Buffer.alloc(64 * 1024, 0x61);
+        // Keep writing after the client is gone: the writes fail with EPIPE/ECONNRESET.
+        for (let i = 0; i < 200; i++) {
+          stream.output.write(chunk);
+          await new Promise((r) => setImmediate(r));
+        }
+      },
+    }]);
+    const quiet = new Logger({ write: () => true });
+    const s = new ApiServer(new Engine(quiet), flood, { server: 'x', apiVersion: '1.51', osType: 'linux', experimental: false }, quiet).createServer();
+    const sock = path.join(dir, 'flood.sock');
+    await new Promise<void>((r) => s.listen(sock, r));
+    const uncaught: unknown[] = [];
+    const onUncaught = (e: unknown) => uncaught.push(e);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const conn = net.connect(sock);
+      conn.write('POST /flood HTTP/1.1\r\nHost: b\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+      await new Promise((r) => conn.once('data', r));
+      conn.destroy();
+      await new Promise((r) => setTimeout(r, 300));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      s.close();
+    }
+  });
+});
