@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract, type Headers } from 'tar-stream';
 import { decompressed } from '../graph/compression';
 import { DockerIgnore } from './dockerignore';
+import { TarIndexer } from './tar-index';
 import type { SourceTree } from './copy';
 import { invalidParameter, notFound } from '../errors';
 
@@ -216,61 +217,39 @@ async function spoolAndIndex(tar: Readable, spool: string, wanted: Set<string>, 
   const entries = new Map<string, IndexEntry>();
   const kept = new Map<string, Buffer>();
   const check = checker();
-  const extract = tarExtract();
-  const fd = openSync(spool, 'w', 0o600);
-  const feed = (async () => {
-    try {
-      for await (const chunk of tar as AsyncIterable<Buffer>) {
-        if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('cancelled');
-        writeSync(fd, chunk);
-        if (!extract.write(chunk)) await new Promise((r) => extract.once('drain', r));
-      }
-      extract.end();
-    } catch (err) {
-      extract.destroy(err as Error);
-      throw err;
-    }
-  })();
-  const index = (async () => {
-    for await (const entry of extract) {
-      const header = entry.header;
-      const stream = entry as unknown as AsyncIterable<Buffer> & { resume(): void };
+  const indexer = new TarIndexer({
+    entry(header) {
       const rel = check.inside(header.name);
-      const mode = (header.mode ?? 0o644) & 0o7777;
-      if (rel === '') {
-        stream.resume();
-        continue;
-      }
-      if (header.type === 'file' || header.type === 'contiguous-file') {
-        const h = createHash('sha256');
-        const keep = wanted.has(rel) && (header.size ?? 0) <= KEPT_MAX ? ([] as Buffer[]) : undefined;
-        for await (const chunk of stream) {
-          h.update(chunk);
-          keep?.push(chunk);
-        }
-        entries.set(rel, { type: 'file', mode, content: h.digest('hex') });
-        if (keep) kept.set(rel, Buffer.concat(keep));
-        continue;
-      }
-      stream.resume();
-      if (header.type === 'directory') entries.set(rel, { type: 'directory', mode });
+      if (rel === '') return false;
+      if (header.type === 'directory') entries.set(rel, { type: 'directory', mode: header.mode });
       else if (header.type === 'symlink') {
-        entries.set(rel, { type: 'symlink', mode, linkname: header.linkname ?? '' });
+        entries.set(rel, { type: 'symlink', mode: header.mode, linkname: header.linkname });
         check.symlink(rel);
       } else if (header.type === 'link') {
-        const target = entries.get(check.inside(header.linkname ?? ''));
+        const targetRel = check.inside(header.linkname);
+        const target = entries.get(targetRel);
         if (target) entries.set(rel, { ...target });
-        const keptTarget = kept.get(clean(header.linkname ?? ''));
+        const keptTarget = kept.get(targetRel);
         if (keptTarget && wanted.has(rel)) kept.set(rel, keptTarget);
       }
-    }
-  })();
+      return header.type === 'file' && wanted.has(rel) && header.size <= KEPT_MAX;
+    },
+    fileDone(header, sha256, bytes) {
+      const rel = clean(header.name);
+      entries.set(rel, { type: 'file', mode: header.mode, content: sha256 });
+      if (bytes) kept.set(rel, bytes);
+    },
+  });
+  const fd = openSync(spool, 'w', 0o600);
   try {
-    await Promise.all([feed, index]);
+    for await (const chunk of tar as AsyncIterable<Buffer>) {
+      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('cancelled');
+      writeSync(fd, chunk);
+      indexer.write(chunk);
+    }
+    indexer.end();
   } catch (err) {
     tar.destroy();
-    extract.destroy();
-    await Promise.allSettled([feed, index]);
     if (err instanceof Error && /Unexpected end of data|Invalid tar header/i.test(err.message)) {
       throw invalidParameter(`the build context is not a valid tar archive: ${err.message}`);
     }
