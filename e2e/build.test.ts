@@ -105,9 +105,12 @@ afterAll(async () => {
     const ids = (await docker(berthd, 'ps', '-aq').catch(() => ({ stdout: '' }))).stdout.split('\n').filter(Boolean);
     if (ids.length > 0) await docker(berthd, 'rm', '-f', ...ids).catch(() => undefined);
   }
-  await berthd?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
-  if (execRoot) rmSync(execRoot, { recursive: true, force: true });
+  try {
+    await berthd?.stop();
+  } finally {
+    if (work) rmSync(work, { recursive: true, force: true });
+    if (execRoot) rmSync(execRoot, { recursive: true, force: true });
+  }
 });
 
 async function noLeftovers(): Promise<void> {
