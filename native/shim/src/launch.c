@@ -121,8 +121,10 @@ int launch(const char *verb, char *err, size_t err_len)
 	argv[n++] = S.o.pid_file;
 	char console_path[4096];
 	if (S.o.tty) {
-		/* runc dials this from its own working directory: give it the full path. */
-		snprintf(console_path, sizeof console_path, "%s/console.sock", S.o.state_dir);
+		/* runc dials this after moving into the bundle, so a relative name will not do, and
+		 * the state dir's full path may not fit in a unix socket address (107 bytes). Our own
+		 * working directory, seen through /proc, is the state dir under a short name. */
+		snprintf(console_path, sizeof console_path, "/proc/%d/cwd/console.sock", (int)getpid());
 		argv[n++] = "--console-socket";
 		argv[n++] = console_path;
 	}

@@ -218,6 +218,29 @@ describe('berth-shim with runc', () => {
     tasks.splice(tasks.indexOf(task), 1, again);
   });
 
+  it('runs a tty container under a state root too long for unix socket addresses, and re-adopts it', async () => {
+    const stateRoot = path.join(root, 'l'.repeat(60));
+    const longDriver = (): ShimDriver => new ShimDriver({ stateRoot, runtimes, defaultRuntime: 'runc' });
+    const name = `t${process.pid}x${++seq}`;
+    const id = name + 'f'.repeat(64 - name.length); // as long as a docker id
+    expect(Buffer.byteLength(path.join(stateRoot, 'containers', id, 'console.sock'))).toBeGreaterThan(107);
+    const bundle = await makeBundle(path.join(root, 'b', name), rootfs, { args: ['sh'], tty: true, cgroupsPath: `/berth-${name}` });
+    const task = await longDriver().create(id, { bundle, tty: true, openStdin: true });
+    tasks.push(task);
+    const first = await task.attach({ stdin: true, stdout: true });
+    await task.start();
+    first.stdin!.write('echo up-$((20+1))\n');
+    await waitFor(first.stdout, /up-21/);
+    first.detach();
+    const restored = await longDriver().restore();
+    expect(restored.map((r) => [r.id, r.status])).toEqual([[id, 'running']]);
+    const again = restored[0].task!;
+    tasks.splice(tasks.indexOf(task), 1, again);
+    const second = await again.attach({ stdin: true, stdout: true });
+    second.stdin!.write('exit 3\n');
+    expect((await again.wait()).exitCode).toBe(3);
+  });
+
   it('re-adopts a container that exited while no berthd was there, with its exit code', async () => {
     const { task, id } = await container(['sh', '-c', 'exit 5']);
     await task.start();

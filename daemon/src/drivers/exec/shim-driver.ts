@@ -3,8 +3,8 @@
 // after a berthd restart. State: STATE_ROOT/containers/<id>/ and STATE_ROOT/exec/<exec id>/,
 // each a shim's state dir plus the driver's task.json.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, writeFile, rename } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { mkdir, open, readFile, readdir, rm, writeFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineError, conflict, invalidParameter, systemError } from '../../errors';
@@ -44,8 +44,8 @@ export function defaultShimPath(): string {
 }
 
 export interface ShimDriverOptions {
-  /** Where shim state dirs live (the exec-root, e.g. /run/berth). Keep it short: socket paths
-   * under it must fit in 107 bytes. */
+  /** Where shim state dirs live (the exec-root, e.g. /run/berth). Any length: the sockets in
+   * them are reached by short /proc paths (see dialStateDir). */
   stateRoot: string;
   runtimes: OciRuntime[];
   /** The default-runtime setting (a function to follow config reloads). */
@@ -118,13 +118,22 @@ async function liveShim(stateDir: string): Promise<number> {
 
 /** Creates the state dir for a new shim; refuses when a live shim still owns it. */
 async function claimStateDir(stateDir: string, what: string): Promise<void> {
-  // sockaddr_un holds 108 bytes with the NUL: the runtime dials console.sock, clients attach.sock.
-  if (Buffer.byteLength(path.join(stateDir, 'console.sock')) > 107) {
-    throw invalidParameter(`the exec-root is too long for unix sockets: ${path.join(stateDir, 'console.sock')} exceeds 107 bytes; choose a shorter --exec-root`);
-  }
   const other = await liveShim(stateDir);
   if (other) throw conflict(`${what} is already running (its shim, pid ${other}, owns ${stateDir})`);
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
+}
+
+/** Dials a socket in a state dir. `<exec-root>/containers/<64-hex id>/attach.sock` easily
+ * outgrows a unix socket address (107 bytes), so the connection goes through the opened
+ * directory, /proc/self/fd/N/attach.sock, which the kernel resolves to the same socket. The
+ * descriptor is only needed while connecting. */
+async function dialStateDir<T>(stateDir: string, name: string, dial: (address: string) => Promise<T>): Promise<T> {
+  const dir = await open(stateDir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    return await dial(`/proc/self/fd/${dir.fd}/${name}`);
+  } finally {
+    await dir.close();
+  }
 }
 
 /** Removes what a failed start left, unless another shim runs there. */
@@ -165,12 +174,11 @@ class ShimTask implements ContainerTask {
   get tty(): boolean { return this.record.tty; }
   get bundle(): string { return this.record.bundle; }
   get runtime(): string { return this.record.runtime; }
-  private get socketPath(): string { return path.join(this.stateDir, 'attach.sock'); }
 
   /** One long-lived connection for commands and the exit, subscribed to no output. */
   private controlConnection(): Promise<ShimConnection> {
     if (!this.control) {
-      this.control = ShimConnection.connect(this.socketPath).then(async (conn) => {
+      this.control = dialStateDir(this.stateDir, 'attach.sock', (address) => ShimConnection.connect(address)).then(async (conn) => {
         conn.onClose = () => (this.control = undefined);
         conn.setOutputHandler(() => undefined); // until the subscription to nothing applies
         await conn.command(Frame.subscribe, Buffer.from([0]));
@@ -227,12 +235,12 @@ class ShimTask implements ContainerTask {
 
   async attach(options: AttachOptions): Promise<AttachSession> {
     try {
-      return await openAttachSession(this.socketPath, {
+      return await dialStateDir(this.stateDir, 'attach.sock', (address) => openAttachSession(address, {
         stdin: options.stdin ?? false,
         stdout: options.stdout ?? true,
         stderr: options.stderr ?? true,
         stdinOnce: options.stdinOnce ?? false,
-      });
+      }));
     } catch (err) {
       throw conflict(`You cannot attach to a stopped container, start it first (${(err as Error).message})`);
     }
@@ -394,7 +402,7 @@ export class ShimDriver implements ExecDriver {
         continue;
       }
       try {
-        const conn = await ShimConnection.connect(path.join(stateDir, 'attach.sock'));
+        const conn = await dialStateDir(stateDir, 'attach.sock', (address) => ShimConnection.connect(address));
         const status = conn.hello.status;
         conn.close();
         const late = status === 'exited' ? await task.wait() : undefined;
