@@ -39,12 +39,15 @@ export class Container {
   readonly execIds = new Set<string>();
   /** Emits 'exit' (WaitResult) after every exit and 'removed' when it is gone. */
   readonly lifecycle = new EventEmitter();
+  /** Record.Created in milliseconds, parsed once: `docker ps` sorts and filters on it. */
+  readonly created: number;
   /** A pending restart's timer, cleared by stop/kill/remove. */
   restartTimer?: NodeJS.Timeout;
   /** Serialises lifecycle operations (start/stop/remove) on this container. */
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(public record: ContainerRecord) {
+    this.created = Date.parse(record.Created);
     this.restartManager = new RestartManager(record.HostConfig.RestartPolicy ?? { Name: 'no' }, record.RestartCount);
     this.lifecycle.setMaxListeners(0);
   }

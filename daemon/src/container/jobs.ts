@@ -97,7 +97,10 @@ export function registerContainerJobs(engine: Engine, containers: Containers, ex
   engine.register('container.create', async (job) => containers.create(job.args));
   engine.register('container.list', async (job) => {
     const list = listContainers(containers.store.list(), { ...job.args, imageIds, find: (ref) => containers.store.find(ref), attachments: containers.attachments });
-    return Promise.all(list.map(async (c) => listItem(c, job.args.size ? await size(c.id) : undefined, containers.attachments)));
+    const now = Date.now();
+    // Sizes walk the disk; without them the items are built synchronously, with no promise each.
+    if (!job.args.size) return list.map((c) => listItem(c, undefined, containers.attachments, now));
+    return Promise.all(list.map(async (c) => listItem(c, await size(c.id), containers.attachments, now)));
   });
   engine.register('container.inspect', async (job) => {
     const c = containers.get(job.args.id);

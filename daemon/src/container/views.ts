@@ -19,7 +19,7 @@ const matchesLabels = (f: Filters, labels: Record<string, string> | undefined): 
 import type { Container } from './container';
 import { describeState } from './state';
 import { etcPaths } from './etc-files';
-import type { ContainerAttachments } from '../drivers/attachments';
+import { portSummaries, type ContainerAttachments } from '../drivers/attachments';
 
 export const LIST_FILTERS = ['ancestor', 'before', 'expose', 'exited', 'health', 'id', 'isolation', 'is-task', 'label', 'name', 'network', 'publish', 'since', 'status', 'volume'] as const;
 const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
@@ -82,21 +82,23 @@ export function inspectContainer(c: Container, dir: string, logPath: string, siz
 /** dockerd's Command column: the entrypoint and arguments joined with spaces, unquoted. */
 export const commandLine = (c: Container): string => [c.record.Path, ...c.record.Args].join(' ');
 
-export function listItem(c: Container, size?: { rw: number; rootFs: number }, attachments?: ContainerAttachments): Record<string, unknown> {
+export function listItem(c: Container, size?: { rw: number; rootFs: number }, attachments?: ContainerAttachments, now = Date.now()): Record<string, unknown> {
   const r = c.record;
+  // The settings are built once: Ports and Networks both come from them.
+  const settings = attachments?.network ? attachments.networkSettings(c.id) : undefined;
   const item: Record<string, unknown> = {
     Id: r.ID,
     Names: [r.Name],
     Image: r.Config.Image ?? '',
     ImageID: r.Image,
     Command: commandLine(c),
-    Created: Math.floor(Date.parse(r.Created) / 1000),
-    Ports: attachments?.network ? attachments.ports(c.id) : [],
+    Created: Math.floor(c.created / 1000),
+    Ports: settings ? portSummaries(settings) : [],
     Labels: r.Config.Labels ?? {},
     State: r.State.Status,
-    Status: describeState(r.State),
+    Status: describeState(r.State, now),
     HostConfig: { NetworkMode: r.HostConfig.NetworkMode ?? 'default' },
-    NetworkSettings: { Networks: attachments?.network ? attachments.networkSettings(c.id).Networks : (networkSettings(c).Networks as Record<string, unknown>) },
+    NetworkSettings: { Networks: settings ? settings.Networks : (networkSettings(c).Networks as Record<string, unknown>) },
     Mounts: attachments?.volumes ? attachments.mounts(c.id) : mounts(c),
   };
   if (size) {
@@ -136,18 +138,18 @@ export function listContainers(all: Container[], o: ListOptions): Container[] {
     if (v === undefined) return undefined;
     const c = o.find(v);
     if (!c) throw invalidParameter(`No such container: ${v}`);
-    return Date.parse(c.record.Created);
+    return c.created;
   };
   const before = refTime('before');
   const since = refTime('since');
   const ancestorIds = (f.get('ancestor') ?? []).flatMap((a) => o.imageIds(a));
   // Newest first, as dockerd lists them.
-  const sorted = [...all].sort((a, b) => Date.parse(b.record.Created) - Date.parse(a.record.Created) || (b.id < a.id ? -1 : 1));
+  const sorted = [...all].sort((a, b) => b.created - a.created || (b.id < a.id ? -1 : 1));
   const showAll = o.all || f.has('status') || f.has('exited') || before !== undefined || since !== undefined || o.limit > 0;
   const out: Container[] = [];
   for (const c of sorted) {
     const s = c.record.State;
-    const created = Date.parse(c.record.Created);
+    const created = c.created;
     if (!showAll && !s.Running) continue;
     if (before !== undefined && created >= before) continue;
     if (since !== undefined && created <= since) continue;
@@ -158,25 +160,31 @@ export function listContainers(all: Container[], o: ListOptions): Container[] {
     if (exited.length > 0 && (s.Running || s.StartedAt.startsWith('0001') || !exited.includes(s.ExitCode))) continue;
     if (!matchesAny(f, 'health', (v) => (s.Health?.Status ?? 'none') === v)) continue;
     if (f.has('ancestor') && !ancestorIds.includes(c.record.Image) && !(f.get('ancestor') ?? []).includes(c.record.Config.Image ?? '')) continue;
+    // The network and volume views are built only for the filters that read them.
     const att = o.attachments;
     if (att?.network) {
-      const networks = Object.entries(att.networkSettings(c.id).Networks);
-      if (!matchesAny(f, 'network', (v) => networks.some(([name, ep]) => name === v || (ep.NetworkID !== '' && ep.NetworkID.startsWith(v))))) continue;
-      // publish=8080[/tcp] is a host port, expose=80[/tcp] a container port.
-      const ports = att.ports(c.id);
-      const port = (v: string, pick: (p: { PublicPort?: number; PrivatePort: number }) => number | undefined) => {
-        const [n, proto = 'tcp'] = v.split('/');
-        return ports.some((p) => String(pick(p)) === n && p.Type === proto);
-      };
-      if (!matchesAny(f, 'publish', (v) => port(v, (p) => p.PublicPort))) continue;
-      if (!matchesAny(f, 'expose', (v) => port(v, (p) => p.PrivatePort))) continue;
+      if (f.has('network') || f.has('publish') || f.has('expose')) {
+        const settings = att.networkSettings(c.id);
+        const networks = Object.entries(settings.Networks);
+        if (!matchesAny(f, 'network', (v) => networks.some(([name, ep]) => name === v || (ep.NetworkID !== '' && ep.NetworkID.startsWith(v))))) continue;
+        // publish=8080[/tcp] is a host port, expose=80[/tcp] a container port.
+        const ports = portSummaries(settings);
+        const port = (v: string, pick: (p: { PublicPort?: number; PrivatePort: number }) => number | undefined) => {
+          const [n, proto = 'tcp'] = v.split('/');
+          return ports.some((p) => String(pick(p)) === n && p.Type === proto);
+        };
+        if (!matchesAny(f, 'publish', (v) => port(v, (p) => p.PublicPort))) continue;
+        if (!matchesAny(f, 'expose', (v) => port(v, (p) => p.PrivatePort))) continue;
+      }
     } else {
       if (!matchesAny(f, 'network', (v) => (c.record.HostConfig.NetworkMode === 'default' ? 'none' : c.record.HostConfig.NetworkMode) === v)) continue;
       if (f.has('publish') || f.has('expose')) continue;
     }
     if (att?.volumes) {
-      const mounts = att.mounts(c.id);
-      if (!matchesAny(f, 'volume', (v) => mounts.some((m) => m.Name === v || m.Source === v || m.Destination === v))) continue;
+      if (f.has('volume')) {
+        const mounts = att.mounts(c.id);
+        if (!matchesAny(f, 'volume', (v) => mounts.some((m) => m.Name === v || m.Source === v || m.Destination === v))) continue;
+      }
     } else if (!matchesAny(f, 'volume', (v) => (c.record.HostConfig.Binds ?? []).some((b) => b.split(':')[0] === v || b.split(':')[1] === v))) continue;
     if (f.has('is-task') && (f.get('is-task') ?? []).includes('true')) continue;
     out.push(c);

@@ -89,14 +89,19 @@ export class ContainerAttachments {
   }
 
   ports(id: string): PortSummary[] {
-    const out: PortSummary[] = [];
-    for (const [key, bindings] of Object.entries(this.networkSettings(id).Ports)) {
-      const [port, proto] = key.split('/');
-      if (!bindings) out.push({ PrivatePort: Number(port), Type: proto ?? 'tcp' });
-      else for (const b of bindings) out.push({ IP: b.HostIp, PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: proto ?? 'tcp' });
-    }
-    return out;
+    return portSummaries(this.networkSettings(id));
   }
+}
+
+/** ps's Ports column from settings already built (a list builds them once per container). */
+export function portSummaries(settings: NetworkSettings): PortSummary[] {
+  const out: PortSummary[] = [];
+  for (const [key, bindings] of Object.entries(settings.Ports)) {
+    const [port, proto] = key.split('/');
+    if (!bindings) out.push({ PrivatePort: Number(port), Type: proto ?? 'tcp' });
+    else for (const b of bindings) out.push({ IP: b.HostIp, PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: proto ?? 'tcp' });
+  }
+  return out;
 }
 
 /** Adds `extra` to the spec's mounts: one mount per destination (the later wins), parents first. */
