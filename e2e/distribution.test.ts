@@ -141,7 +141,7 @@ describe('distribution: docker pull and push against a local registry', () => {
 
   beforeAll(async () => {
     fixtures = await ensureFixtures();
-    registry = await startRegistry(undefined, { images: ['busybox', 'hello', 'multilayer', 'whiteout'] });
+    registry = await startRegistry(undefined, { images: ['busybox', 'hello', 'multilayer', 'whiteout', 'debian'] });
     R = registry.address;
     const layout = path.join(temp, 'multi');
     multi = buildMultiPlatformLayout(fixtures, layout);
@@ -316,6 +316,15 @@ describe('distribution: docker pull and push against a local registry', () => {
       expect(res.code).not.toBe(0);
       expect(res.stderr).toContain(`filesystem layer verification failed for digest ${manifest.layers[0]!.digest}`);
       expect((await docker(berthd.env, 'image', 'inspect', `${proxy.address}/hello`)).code).not.toBe(0);
+      expect(stored(berthd)).toEqual(before);
+      // A large compressible layer: the flipped byte breaks gzip half-way through the blob, and
+      // still the digest is what the pull reports, as dockerd (which verifies first) reports it.
+      const debian = (await fetchManifest(R, 'debian')).layers[0]!;
+      proxy.faults.set(debian.digest, { kind: 'corrupt' });
+      const broken = await docker(berthd.env, 'pull', `${proxy.address}/debian`);
+      expect(broken.code).not.toBe(0);
+      expect(broken.stderr).toContain(`filesystem layer verification failed for digest ${debian.digest}`);
+      expect((await docker(berthd.env, 'image', 'inspect', `${proxy.address}/debian`)).code).not.toBe(0);
       expect(stored(berthd)).toEqual(before);
     } finally {
       await proxy.close();

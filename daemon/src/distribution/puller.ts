@@ -3,7 +3,8 @@
 // store as each download completes. The image and its reference are recorded last, so a pull that
 // fails or is cancelled leaves no reference; what it committed is removed, and what a crash leaves
 // is what the graph's collection at start frees.
-import { pipeline, Readable } from 'node:stream';
+import { once } from 'node:events';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { ContentStore, Digest, ImageConfig, ImageStore, LayerInfo, LayerStore, Reference, ReferenceStore } from '../graph/interfaces';
 import { chainIds } from '../graph/reference';
@@ -258,12 +259,27 @@ export class Puller {
     const id = shortId(desc.digest);
     const progress = new ByteProgress(out, id, 'Downloading', desc.size);
     const blob = session.blob(desc, { signal, onBytes: (n) => { progress.add(n); report(n); } });
-    const verified = Readable.from((async function* () {
+    // The download feeds the unpacking. If the unpacking fails first (a corrupt blob often breaks
+    // gzip before its end), the download goes on to its digest check: a mismatch is then the error
+    // to report, as dockerd, which verifies before it unpacks, would report it.
+    const verified = new PassThrough({ highWaterMark: 1 << 20 });
+    let unpackFailed: () => void = () => undefined;
+    const stopFeeding = new Promise<void>((resolve) => (unpackFailed = resolve));
+    const download = (async () => {
+      let feeding = true;
+      void stopFeeding.then(() => (feeding = false));
       // 1 MiB chunks: every stage after this (inflating, tar parsing, writing) costs per chunk.
-      yield* coalesce(blob);
+      for await (const chunk of coalesce(blob)) {
+        // A reader that went away (the layer was already there) stops the feeding, not the check.
+        if (feeding && !verified.destroyed && !verified.write(chunk)) {
+          await Promise.race([once(verified, 'drain').catch(() => undefined), once(verified, 'close').catch(() => undefined), stopFeeding]);
+        }
+      }
       out.update(id, 'Verifying Checksum');
       out.update(id, 'Download complete');
-    })(), { objectMode: false, highWaterMark: 1 << 20 });
+      if (!verified.destroyed) verified.end();
+    })();
+    download.catch((err: unknown) => verified.destroy(err as Error));
     // gzip, as nearly every layer is, inflates directly; other layers are sniffed as dockerd does.
     let tar: Readable;
     if (GZIP_LAYERS.includes(desc.mediaType)) {
@@ -277,9 +293,13 @@ export class Puller {
       if (layers.driver.stageLayer && layers.adopt) await stageLayer(this.deps.graph, tar, parent, diffId, signal);
       else await registerLayer(this.deps.graph, tar, parent, diffId, signal);
     } catch (err) {
-      verified.destroy();
-      throw signal.aborted ? abortError(signal) : err;
+      unpackFailed();
+      if (signal.aborted) throw abortError(signal);
+      // The download's own failure (digest mismatch, cut connection) is the cause when there is one.
+      await download;
+      throw err;
     }
+    await download;
     out.bytes(id, 'Extracting', desc.size, desc.size);
   }
 
