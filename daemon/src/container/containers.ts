@@ -23,6 +23,7 @@ import { setPaused, setRemoving, setRestarting, setRunning, setStartFailed, setS
 import { parseSignal, SIGKILL, SIGTERM } from './signals';
 import { HealthMonitor } from './health';
 import { applyCgroupResources } from './cgroup-update';
+import { specHostFor } from './host';
 import { listItem } from './views';
 import type { ContainerConfig, HostConfig, ImageRuntimeConfig } from './types';
 import { ContainerAttachments, mergeMounts, type PreparedAttachments } from '../drivers/attachments';
@@ -299,7 +300,7 @@ export class Containers {
       netnsPath: attached.netnsPath,
       user,
       etcFiles: etcPaths(this.store.dir(c.id)),
-      host: this.o.specHost,
+      host: specHostFor(this.o.specHost, hc),
     });
     spec.mounts = mergeMounts(spec.mounts, attached.mounts);
     return spec;

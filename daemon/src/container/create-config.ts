@@ -109,7 +109,19 @@ export function validateHostConfig(hc: HostConfig, limits: HostLimits, userNetwo
   for (const b of hc.Binds ?? []) {
     if (b.split(':').length < 2) throw invalidParameter(`invalid volume specification: '${b}'`);
   }
+  validateCgroupParent(hc.CgroupParent);
   return validateResources(hc, limits);
+}
+
+/**
+ * HostConfig.CgroupParent, as the cgroupfs driver takes it: a cgroup path, absolute or relative.
+ * It may not climb out of the hierarchy (".."), and it is one path, so no control characters.
+ */
+export function validateCgroupParent(parent: unknown): void {
+  if (parent === undefined || parent === null || parent === '') return;
+  if (typeof parent !== 'string') throw invalidParameter('invalid cgroup-parent: it must be a cgroup path such as /berth or /my-group');
+  if (/[\x00-\x1f]/.test(parent)) throw invalidParameter(`invalid cgroup-parent ${JSON.stringify(parent)}: a cgroup path cannot contain control characters`);
+  if (parent.split('/').includes('..')) throw invalidParameter(`invalid cgroup-parent ${parent}: a cgroup path cannot contain ".."`);
 }
 
 /** The command a container runs: Entrypoint then Cmd, after dockerd's merge with the image's. */

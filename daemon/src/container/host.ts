@@ -2,9 +2,14 @@
 // (cgroup version, hard rlimits, swap accounting, the init binary) and the limits create checks.
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { SpecHost } from '../drivers/exec/oci-spec';
 import { hostCgroupMounts } from '../drivers/exec/cgroups';
 import type { HostLimits } from './create-config';
+import type { HostConfig } from './types';
+
+/** The cgroup parent of containers that name none (dockerd's is /docker). */
+export const DEFAULT_CGROUP_PARENT = '/berth';
 
 const GOARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', s390x: 's390x', ppc64: 'ppc64le', riscv64: 'riscv64' };
 
@@ -51,7 +56,7 @@ export function specHost(): SpecHost {
   const version = cgroupVersion();
   return {
     cgroupVersion: version,
-    cgroupParent: '/berth',
+    cgroupParent: DEFAULT_CGROUP_PARENT,
     kernel: os.release(),
     goarch: GOARCH[process.arch] ?? process.arch,
     hardLimits: ownHardLimits(),
@@ -62,4 +67,15 @@ export function specHost(): SpecHost {
 
 export function hostLimits(spec: SpecHost): HostLimits {
   return { ncpu: os.cpus().length, swapAccounting: spec.swapAccounting, cgroupVersion: spec.cgroupVersion };
+}
+
+/**
+ * The SpecHost a container's spec is built with: its HostConfig.CgroupParent (validated at create)
+ * replaces the default parent. As dockerd's cgroupfs driver, the container's cgroup is
+ * <parent>/<id>; a relative parent is relative to the runtime's own cgroup.
+ */
+export function specHostFor(host: SpecHost, hc: HostConfig): SpecHost {
+  if (!hc.CgroupParent) return host;
+  // The spec builder appends /<id>: a trailing slash would make an empty path component.
+  return { ...host, cgroupParent: path.posix.normalize(hc.CgroupParent).replace(/\/+$/, '') };
 }
