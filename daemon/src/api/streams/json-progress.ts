@@ -1,5 +1,6 @@
-// The JSON-lines progress stream of pull, push, load, import and build: one JSONMessage per line,
-// in the shape the docker CLI renders (status, id, progressDetail, progress bar, errorDetail).
+// The JSON-lines stream of load, import and build: one JSONMessage per line, in the shape the
+// docker CLI renders (status, id, stream, aux, errorDetail). Pull and push draw byte progress bars
+// exactly as dockerd does in distribution/progress.ts.
 import type { Writable } from 'node:stream';
 
 export interface JsonMessage {
@@ -13,27 +14,6 @@ export interface JsonMessage {
   errorDetail?: { code?: number; message: string };
 }
 
-const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-
-/** Sizes as docker's go-units HumanSize: decimal, three significant digits ("1.23MB"). */
-export function humanSize(bytes: number): string {
-  let value = bytes;
-  let i = 0;
-  while (value >= 1000 && i < units.length - 1) {
-    value /= 1000;
-    i++;
-  }
-  return `${Number(value.toPrecision(3))}${units[i]}`;
-}
-
-/** The bar dockerd puts in `progress` for clients that print it as text. */
-export function progressBar(current: number, total: number, width = 50): string {
-  if (total <= 0) return humanSize(current);
-  const filled = Math.max(0, Math.min(width, Math.floor((current / total) * width)));
-  const bar = '='.repeat(Math.max(0, filled - 1)) + (filled > 0 ? (filled === width ? '=' : '>') : '') + ' '.repeat(width - filled);
-  return `[${bar}] ${humanSize(current)}/${humanSize(total)}`;
-}
-
 export class JsonProgressWriter {
   constructor(private readonly out: Writable) {}
 
@@ -43,10 +23,6 @@ export class JsonProgressWriter {
 
   status(status: string, id?: string): boolean {
     return this.write(id === undefined ? { status } : { status, progressDetail: {}, id });
-  }
-
-  progress(id: string, status: string, current: number, total: number): boolean {
-    return this.write({ status, progressDetail: { current, total }, progress: progressBar(current, total), id });
   }
 
   stream(text: string): boolean {
