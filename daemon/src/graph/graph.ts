@@ -205,24 +205,28 @@ export class Graph {
   /**
    * DELETE /images/{name}: untags a reference, or deletes the image when nothing else names it.
    * dockerd's rules: an image named by several references needs force when deleted by id; an
-   * image a running container uses cannot be deleted; a stopped container's image needs force.
+   * image a running container uses cannot be deleted; a stopped container's image needs force; an
+   * image with child images cannot be deleted at all (removing its last tag only untags it). Unless
+   * `noprune`, a deleted image's untagged parents that nothing else needs go after it.
    */
-  async remove(name: string, force: boolean, prune: boolean): Promise<DeleteItem[]> {
+  async remove(name: string, force: boolean, noprune: boolean): Promise<DeleteItem[]> {
     const { record, ref } = this.resolve(name);
     const id = record.id;
     const items: DeleteItem[] = [];
     const refs = this.references.referencesOf(id);
     const users = this.users.containersUsing(id);
     const byReference = ref !== undefined && this.references.get(ref) === id;
+    const hasChildren = this.children(id).length > 0;
 
-    if (byReference && (refs.length > 1 || (users.length > 0 && force))) {
-      // Another reference, or a container, keeps the image: only the name goes.
+    if (byReference && (refs.length > 1 || (users.length > 0 && force) || hasChildren)) {
+      // Another reference, a container or a child image keeps the image: only the name goes.
       if (refs.length === 1 && users.some((u) => u.running)) {
         throw conflict(`conflict: unable to remove repository reference "${name}" (must force) - container ${users[0]!.id.slice(0, 12)} is using its referenced image ${hexOf(id).slice(0, 12)}`);
       }
       await this.untag(ref!, items);
       return items;
     }
+    if (hasChildren) throw conflict(`conflict: unable to delete ${hexOf(id).slice(0, 12)} (cannot be forced) - image has dependent child images`);
     if (users.length > 0) {
       const running = users.find((u) => u.running);
       if (byReference) {
@@ -235,13 +239,39 @@ export class Graph {
       throw conflict(`conflict: unable to delete ${hexOf(id).slice(0, 12)} (must be forced) - image is referenced in multiple repositories`);
     }
     for (const r of refs) await this.untag(r, items);
+    await this.deleteRecord(id, items);
+    if (!noprune) await this.pruneParents(record.parent, items);
+    await this.collect();
+    return items;
+  }
+
+  /**
+   * Walks up from a deleted image's parent, deleting each untagged parent that no other image
+   * and no container needs, as dockerd does after a delete (quietly stopping at the first kept one).
+   */
+  private async pruneParents(parent: Digest | undefined, items: DeleteItem[]): Promise<void> {
+    for (let id = parent; id; ) {
+      const record = this.images.get(id);
+      if (!record || this.references.referencesOf(id).length > 0 || this.children(id).length > 0 || this.users.containersUsing(id).length > 0) return;
+      await this.deleteRecord(id, items);
+      id = record.parent;
+    }
+  }
+
+  private async deleteRecord(id: Digest, items: DeleteItem[]): Promise<void> {
     await this.images.delete(id);
     items.push({ Deleted: id });
     this.publish('delete', id);
-    // noprune keeps nothing more here than in dockerd's graph: our images have no parent images.
-    void prune;
-    await this.collect();
-    return items;
+  }
+
+  /** The images committed on `id` (those naming it as their parent). */
+  children(id: Digest): Digest[] {
+    return this.images.list().filter((r) => r.parent === id).map((r) => r.id);
+  }
+
+  /** The ids that are some image's parent, for views that ask of every image. */
+  parents(): Set<Digest> {
+    return new Set(this.images.list().flatMap((r) => (r.parent ? [r.parent] : [])));
   }
 
   private async untag(ref: Reference, items: DeleteItem[]): Promise<void> {
@@ -251,8 +281,17 @@ export class Graph {
     if (id) this.publish('untag', id, { name: ref.familiar });
   }
 
-  isDangling(record: ImageRecord): boolean {
+  /** No reference names it. */
+  isUntagged(record: ImageRecord): boolean {
     return this.references.referencesOf(record.id).length === 0;
+  }
+
+  /**
+   * Untagged and the parent of no image (dockerd's dangling); an untagged parent is a build
+   * intermediate, which the list hides and prune keeps. `parents` saves the scan in loops.
+   */
+  isDangling(record: ImageRecord, parents: Set<Digest> = this.parents()): boolean {
+    return this.isUntagged(record) && !parents.has(record.id);
   }
 
   static validDigest(d: string): boolean {

@@ -51,7 +51,8 @@ function labelsMatch(values: string[] | undefined, labels: Record<string, string
 export class ImageViews {
   constructor(private readonly graph: Graph) {}
 
-  private async selected(filters: ImageFilters): Promise<{ record: ImageRecord; config: ImageConfig }[]> {
+  /** `all` (all=1) also lists the build intermediates: untagged images that are another's parent. */
+  private async selected(filters: ImageFilters, all: boolean): Promise<{ record: ImageRecord; config: ImageConfig }[]> {
     const g = this.graph;
     const dangling = filters.get('dangling');
     if (dangling && dangling.some((v) => !['true', 'false', '1', '0'].includes(v))) {
@@ -67,11 +68,17 @@ export class ImageViews {
     const untilMs = untilRaw ? parseUntil(untilRaw) : undefined;
     const patterns = (filters.get('reference') ?? []).map(globToRegex);
 
+    const parents = g.parents();
     const out: { record: ImageRecord; config: ImageConfig }[] = [];
     for (const record of g.images.list()) {
+      // dockerd: dangling=true means the heads (untagged, no children) even with all=1, and
+      // dangling=false only the tagged; without all, intermediates are hidden.
+      const untagged = g.isUntagged(record);
+      if (wantDangling === true && !g.isDangling(record, parents)) continue;
+      if (wantDangling === false && untagged) continue;
+      if (!all && untagged && parents.has(record.id)) continue;
       const config = await g.images.config(record.id);
       const created = createdMs(config);
-      if (wantDangling !== undefined && g.isDangling(record) !== wantDangling) continue;
       if (beforeMs !== undefined && created >= beforeMs) continue;
       if (sinceMs !== undefined && created <= sinceMs) continue;
       if (untilMs !== undefined && created >= untilMs) continue;
@@ -87,9 +94,9 @@ export class ImageViews {
     return out.sort((a, b) => createdMs(b.config) - createdMs(a.config));
   }
 
-  async list(filters: ImageFilters, options: { sharedSize: boolean; legacy: boolean; countContainers?: boolean }): Promise<Record<string, unknown>[]> {
+  async list(filters: ImageFilters, options: { sharedSize: boolean; legacy: boolean; countContainers?: boolean; all?: boolean }): Promise<Record<string, unknown>[]> {
     const g = this.graph;
-    const items = await this.selected(filters);
+    const items = await this.selected(filters, options.all === true);
     // How many images use each layer, for SharedSize.
     const uses = new Map<Digest, number>();
     if (options.sharedSize) {
@@ -106,7 +113,7 @@ export class ImageViews {
         Created: Math.floor(createdMs(config) / 1000),
         Id: record.id,
         Labels: config.config?.Labels ?? {},
-        ParentId: '',
+        ParentId: record.parent ?? '',
         RepoDigests: options.legacy && digests.length === 0 && tags.length === 0 ? ['<none>@<none>'] : digests,
         RepoTags: options.legacy && tags.length === 0 ? ['<none>:<none>'] : tags,
         SharedSize: shared,
@@ -126,7 +133,7 @@ export class ImageViews {
       Id: record.id,
       RepoTags: g.repoTags(record.id),
       RepoDigests: g.repoDigests(record),
-      Parent: '',
+      Parent: record.parent ?? '',
       Comment: config.comment ?? '',
       Created: config.created ?? '',
       DockerVersion: config.docker_version ?? '',
@@ -168,14 +175,24 @@ export class ImageViews {
       });
     }
     out.reverse();
-    if (out.length > 0) {
-      out[0]!.Id = record.id;
-      out[0]!.Tags = g.repoTags(record.id);
+    // dockerd fills ids from the top down, one image per row, following the parents the builder
+    // and commit recorded; the rows below the last known parent stay <missing>.
+    let image: ImageRecord | undefined = record;
+    for (const row of out) {
+      if (!image) break;
+      const tags = g.repoTags(image.id);
+      row.Id = image.id;
+      row.Tags = tags.length > 0 ? tags : null;
+      image = image.parent ? g.images.get(image.parent) : undefined;
     }
     return out;
   }
 
-  /** POST /images/prune: dangling images by default; with dangling=false every image no container uses. */
+  /**
+   * POST /images/prune: dangling images by default (not build intermediates: those go with the
+   * image built on them, as each delete walks up its untagged parents); with dangling=false every
+   * image no container uses and no child image needs.
+   */
   async prune(filters: ImageFilters): Promise<{ ImagesDeleted: DeleteItem[] | null; SpaceReclaimed: number }> {
     const g = this.graph;
     const dangling = filters.get('dangling')?.[0];
@@ -184,15 +201,29 @@ export class ImageViews {
     const untilMs = untilRaw ? parseUntil(untilRaw) : undefined;
     const deleted: DeleteItem[] = [];
     const layersBefore = new Map(g.layers.list().map((l) => [l.chainId, l.size]));
-    for (const record of g.images.list()) {
-      if (onlyDangling && !g.isDangling(record)) continue;
+    const parents = g.parents();
+    // Children before their parents, so that with dangling=false a parent is free when its turn comes.
+    const depth = (r: ImageRecord) => {
+      let n = 0;
+      for (let p = r.parent; p && n < 10_000; p = g.images.get(p)?.parent) n++;
+      return n;
+    };
+    const records = g.images.list().map((r) => ({ r, d: depth(r) })).sort((a, b) => b.d - a.d).map(({ r }) => r);
+    for (const record of records) {
+      if (!g.images.get(record.id)) continue; // gone with an image pruned before it
+      if (onlyDangling && !g.isDangling(record, parents)) continue;
       if (g.users.containersUsing(record.id).length > 0) continue;
       const config = await g.images.config(record.id);
       if (untilMs !== undefined && createdMs(config) >= untilMs) continue;
       const labels = config.config?.Labels ?? {};
       if (!labelsMatch(filters.get('label'), labels)) continue;
       if (filters.get('label!') && labelsMatch(filters.get('label!'), labels)) continue;
-      deleted.push(...(await g.remove(record.id, true, false)));
+      try {
+        deleted.push(...(await g.remove(record.id, true, false)));
+      } catch (err) {
+        // An image that is still a parent (its children are not all pruned) stays, as in dockerd.
+        if ((err as { status?: number }).status !== 409) throw err;
+      }
     }
     await g.collect();
     const layersAfter = new Set(g.layers.list().map((l) => l.chainId));

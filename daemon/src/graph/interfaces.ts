@@ -61,6 +61,11 @@ export interface ImageRecord {
   repoDigests?: string[];
   /** Manifest blobs kept for the image (an OCI layout it was loaded from, a pull). */
   manifests?: Digest[];
+  /**
+   * The image this one was committed on (dockerd's Parent): set by the builder's steps and by
+   * POST /commit. Untagged parents are build intermediates, hidden from the list and kept by prune.
+   */
+  parent?: Digest;
 }
 
 export interface ImageStore {

@@ -13,7 +13,8 @@ import { invalidParameter } from '../errors';
 
 declare module '../engine/engine' {
   interface JobTable {
-    'image.list': { args: { filters: ImageFilters; sharedSize: boolean; legacy: boolean }; result: Record<string, unknown>[] };
+    /** `all`: also the build intermediates (GET /images/json?all=1). */
+    'image.list': { args: { filters: ImageFilters; sharedSize: boolean; legacy: boolean; all?: boolean }; result: Record<string, unknown>[] };
     'image.inspect': { args: { name: string; atLeast: (v: string) => boolean }; result: Record<string, unknown> };
     'image.history': { args: { name: string }; result: Record<string, unknown>[] };
     'image.tag': { args: { name: string; repo: string; tag?: string }; result: void };
