@@ -336,6 +336,35 @@ describe('docker build (classic builder)', () => {
     expect(job.state).toBe('cancelled');
     await noLeftovers();
   });
+
+  it('keeps the intermediate images out of the list and out of prune, and removes them with the image', async () => {
+    const dir = context('parents', { Dockerfile: 'FROM busybox\nRUN echo parents > /p\nENV PARENTS=1\nRUN echo two > /q\n' });
+    await docker(berthd, 'build', '-t', 'parents:1', dir);
+    const parentOf = async (name: string) => (await docker(berthd, 'image', 'inspect', '-f', '{{.Parent}}', name)).stdout.trim();
+    const image = (await docker(berthd, 'image', 'inspect', '-f', '{{.Id}}', 'parents:1')).stdout.trim();
+    const env = await parentOf(image);
+    const run1 = await parentOf(env);
+    const base = (await docker(berthd, 'image', 'inspect', '-f', '{{.Id}}', 'busybox')).stdout.trim();
+    expect(await parentOf(run1)).toBe(base);
+
+    const listed = async (...args: string[]) => (await docker(berthd, 'images', '-q', '--no-trunc', ...args)).stdout.split('\n').filter(Boolean);
+    expect(await listed()).toContain(image);
+    expect(await listed()).not.toContain(env);
+    expect(await listed()).not.toContain(run1);
+    expect(await listed('--filter', 'dangling=true')).not.toContain(env);
+    const history = (await docker(berthd, 'history', '-q', '--no-trunc', 'parents:1')).stdout.split('\n').filter(Boolean);
+    expect(history.slice(0, 4)).toEqual([image, env, run1, base]);
+
+    // Prune leaves the build cache alone: the next build runs nothing.
+    const pruned = (await docker(berthd, 'image', 'prune', '-f')).stdout;
+    for (const id of [env, run1]) expect(pruned).not.toContain(id);
+    expect((await docker(berthd, 'build', '-t', 'parents:1', dir)).stdout).not.toContain('Running in');
+    expect((await dockerFails(berthd, 'rmi', '-f', env)).stderr).toContain(`conflict: unable to delete ${env.slice(7, 19)} (cannot be forced) - image has dependent child images`);
+
+    const removed = (await docker(berthd, 'rmi', 'parents:1')).stdout.split('\n').filter(Boolean);
+    expect(removed).toEqual(['Untagged: parents:1', `Deleted: ${image}`, `Deleted: ${env}`, `Deleted: ${run1}`]);
+    expect((await docker(berthd, 'images', '-q')).stdout).toContain(base.slice(7, 19));
+  });
 });
 
 describe('base images from a registry', () => {
