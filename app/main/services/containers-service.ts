@@ -108,8 +108,17 @@ export class ContainersService {
     // then brings the engine's status line and times.
     const current = this.byId.get(id);
     const renamed = action === 'rename' ? event.Actor?.Attributes?.name?.replace(/^\//, '') : undefined;
-    if (current && ((expected && expected !== current.state) || (renamed && renamed !== current.name))) {
-      this.set({ ...current, state: (expected as ContainerView['state'] | undefined) ?? current.state, name: renamed ?? current.name });
+    // A death is shown with its exit code or not at all (the refresh brings both), so the window
+    // can tell a crash from a stop.
+    const exitCode = action === 'die' ? Number(event.Actor?.Attributes?.exitCode ?? NaN) : undefined;
+    const dieWithoutCode = action === 'die' && !Number.isInteger(exitCode);
+    if (current && !dieWithoutCode && ((expected && expected !== current.state) || (renamed && renamed !== current.name))) {
+      this.set({
+        ...current,
+        state: (expected as ContainerView['state'] | undefined) ?? current.state,
+        name: renamed ?? current.name,
+        ...(action === 'die' ? { exitCode, finishedAt: event.time ? new Date(event.time * 1000).toISOString() : current.finishedAt } : {}),
+      });
     }
     const running = this.refreshing.get(id);
     if (running) {
@@ -127,15 +136,18 @@ export class ContainersService {
     while (entry.dirty || entry.expected) {
       entry.dirty = false;
       const found = await this.fetch(client, id);
-      if (found) this.set(found.view);
-      else this.delete(id);
-      if (!found || found.state === entry.expected || retries >= 6) {
-        entry.expected = undefined;
+      // A newer event arrived while this answer was on its way: it may predate that event, so
+      // ask again rather than show a state the window has already moved past.
+      if (entry.dirty) continue;
+      // dockerd emits some events (pause, die) before its list view has the new state: keep
+      // showing what the event said and ask again a little later, up to six times.
+      if (found && entry.expected && found.state !== entry.expected && retries < 6) {
+        await new Promise((r) => setTimeout(r, 50 * 2 ** retries++));
         continue;
       }
-      // dockerd emits some events (pause, unpause) before its list view has the new state:
-      // ask again a little later until the state is the one the event implies.
-      if (entry.expected) await new Promise((r) => setTimeout(r, 50 * 2 ** retries++));
+      if (found) this.set(found.view);
+      else this.delete(id);
+      entry.expected = undefined;
     }
   }
 
