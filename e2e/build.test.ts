@@ -351,6 +351,7 @@ describe('docker build (classic builder)', () => {
     expect(await listed()).toContain(image);
     expect(await listed()).not.toContain(env);
     expect(await listed()).not.toContain(run1);
+    expect(await listed('-a')).toEqual(expect.arrayContaining([image, env, run1]));
     expect(await listed('--filter', 'dangling=true')).not.toContain(env);
     const history = (await docker(berthd, 'history', '-q', '--no-trunc', 'parents:1')).stdout.split('\n').filter(Boolean);
     expect(history.slice(0, 4)).toEqual([image, env, run1, base]);

@@ -33,7 +33,7 @@ async function listImages(ctx: RequestContext): Promise<void> {
   // The pre-1.41 `filter` parameter is a reference pattern.
   const legacyFilter = ctx.string('filter');
   if (legacyFilter) filters.set('reference', [...(filters.get('reference') ?? []), legacyFilter]);
-  const images = await ctx.engine.run('image.list', { filters, sharedSize: ctx.bool('shared-size'), legacy: !ctx.atLeast('1.44') }, { hidden: true });
+  const images = await ctx.engine.run('image.list', { filters, all: ctx.bool('all'), sharedSize: ctx.bool('shared-size'), legacy: !ctx.atLeast('1.44') }, { hidden: true });
   ctx.json(200, images);
 }
 

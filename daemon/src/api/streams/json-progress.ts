@@ -1,7 +1,8 @@
 // The JSON-lines stream of load, import and build: one JSONMessage per line, in the shape the
-// docker CLI renders (status, id, stream, aux, errorDetail). Pull and push draw byte progress bars
-// exactly as dockerd does in distribution/progress.ts.
+// docker CLI renders (status, id, progressDetail, stream, aux, errorDetail). Byte progress bars are
+// drawn as dockerd draws them, by the same code as pull and push (distribution/progress.ts).
 import type { Writable } from 'node:stream';
+import { progressString } from '../../distribution/progress';
 
 export interface JsonMessage {
   status?: string;
@@ -23,6 +24,11 @@ export class JsonProgressWriter {
 
   status(status: string, id?: string): boolean {
     return this.write(id === undefined ? { status } : { status, progressDetail: {}, id });
+  }
+
+  /** Byte progress of one layer, with the bar dockerd draws (shared with pull and push). */
+  progress(id: string, status: string, current: number, total: number): boolean {
+    return this.write({ status, progressDetail: { current, total }, progress: progressString(current, total), id });
   }
 
   stream(text: string): boolean {
