@@ -146,47 +146,52 @@ export function listContainers(all: Container[], o: ListOptions): Container[] {
   // Newest first, as dockerd lists them.
   const sorted = [...all].sort((a, b) => b.created - a.created || (b.id < a.id ? -1 : 1));
   const showAll = o.all || f.has('status') || f.has('exited') || before !== undefined || since !== undefined || o.limit > 0;
-  const out: Container[] = [];
-  for (const c of sorted) {
+  // The filters' test; `docker ps -a` without filters (the common case) skips it altogether.
+  const passes = (c: Container): boolean => {
     const s = c.record.State;
     const created = c.created;
-    if (!showAll && !s.Running) continue;
-    if (before !== undefined && created >= before) continue;
-    if (since !== undefined && created <= since) continue;
-    if (!matchesAny(f, 'id', (v) => c.id.startsWith(v))) continue;
-    if (!matchesAny(f, 'name', (v) => new RegExp(v).test(c.record.Name))) continue;
-    if (!matchesAny(f, 'status', (v) => v === s.Status)) continue;
-    if (!matchesLabels(f, c.record.Config.Labels ?? undefined)) continue;
-    if (exited.length > 0 && (s.Running || s.StartedAt.startsWith('0001') || !exited.includes(s.ExitCode))) continue;
-    if (!matchesAny(f, 'health', (v) => (s.Health?.Status ?? 'none') === v)) continue;
-    if (f.has('ancestor') && !ancestorIds.includes(c.record.Image) && !(f.get('ancestor') ?? []).includes(c.record.Config.Image ?? '')) continue;
+    if (before !== undefined && created >= before) return false;
+    if (since !== undefined && created <= since) return false;
+    if (!matchesAny(f, 'id', (v) => c.id.startsWith(v))) return false;
+    if (!matchesAny(f, 'name', (v) => new RegExp(v).test(c.record.Name))) return false;
+    if (!matchesAny(f, 'status', (v) => v === s.Status)) return false;
+    if (!matchesLabels(f, c.record.Config.Labels ?? undefined)) return false;
+    if (exited.length > 0 && (s.Running || s.StartedAt.startsWith('0001') || !exited.includes(s.ExitCode))) return false;
+    if (!matchesAny(f, 'health', (v) => (s.Health?.Status ?? 'none') === v)) return false;
+    if (f.has('ancestor') && !ancestorIds.includes(c.record.Image) && !(f.get('ancestor') ?? []).includes(c.record.Config.Image ?? '')) return false;
     // The network and volume views are built only for the filters that read them.
     const att = o.attachments;
     if (att?.network) {
       if (f.has('network') || f.has('publish') || f.has('expose')) {
         const settings = att.networkSettings(c.id);
         const networks = Object.entries(settings.Networks);
-        if (!matchesAny(f, 'network', (v) => networks.some(([name, ep]) => name === v || (ep.NetworkID !== '' && ep.NetworkID.startsWith(v))))) continue;
+        if (!matchesAny(f, 'network', (v) => networks.some(([name, ep]) => name === v || (ep.NetworkID !== '' && ep.NetworkID.startsWith(v))))) return false;
         // publish=8080[/tcp] is a host port, expose=80[/tcp] a container port.
         const ports = portSummaries(settings);
         const port = (v: string, pick: (p: { PublicPort?: number; PrivatePort: number }) => number | undefined) => {
           const [n, proto = 'tcp'] = v.split('/');
           return ports.some((p) => String(pick(p)) === n && p.Type === proto);
         };
-        if (!matchesAny(f, 'publish', (v) => port(v, (p) => p.PublicPort))) continue;
-        if (!matchesAny(f, 'expose', (v) => port(v, (p) => p.PrivatePort))) continue;
+        if (!matchesAny(f, 'publish', (v) => port(v, (p) => p.PublicPort))) return false;
+        if (!matchesAny(f, 'expose', (v) => port(v, (p) => p.PrivatePort))) return false;
       }
     } else {
-      if (!matchesAny(f, 'network', (v) => (c.record.HostConfig.NetworkMode === 'default' ? 'none' : c.record.HostConfig.NetworkMode) === v)) continue;
-      if (f.has('publish') || f.has('expose')) continue;
+      if (!matchesAny(f, 'network', (v) => (c.record.HostConfig.NetworkMode === 'default' ? 'none' : c.record.HostConfig.NetworkMode) === v)) return false;
+      if (f.has('publish') || f.has('expose')) return false;
     }
     if (att?.volumes) {
       if (f.has('volume')) {
         const mounts = att.mounts(c.id);
-        if (!matchesAny(f, 'volume', (v) => mounts.some((m) => m.Name === v || m.Source === v || m.Destination === v))) continue;
+        if (!matchesAny(f, 'volume', (v) => mounts.some((m) => m.Name === v || m.Source === v || m.Destination === v))) return false;
       }
-    } else if (!matchesAny(f, 'volume', (v) => (c.record.HostConfig.Binds ?? []).some((b) => b.split(':')[0] === v || b.split(':')[1] === v))) continue;
-    if (f.has('is-task') && (f.get('is-task') ?? []).includes('true')) continue;
+    } else if (!matchesAny(f, 'volume', (v) => (c.record.HostConfig.Binds ?? []).some((b) => b.split(':')[0] === v || b.split(':')[1] === v))) return false;
+    if (f.has('is-task') && (f.get('is-task') ?? []).includes('true')) return false;
+    return true;
+  };
+  const out: Container[] = [];
+  for (const c of sorted) {
+    if (!showAll && !c.record.State.Running) continue;
+    if (f.size > 0 && !passes(c)) continue;
     out.push(c);
     if (o.limit > 0 && out.length >= o.limit) break;
   }
