@@ -127,7 +127,13 @@ describe('jobs', () => {
   it('lists the serveapi job, running', async () => {
     const res = await raw(berthd.socket, 'GET', '/berth/jobs');
     const jobs = JSON.parse(res.body);
-    expect(jobs).toContainEqual(expect.objectContaining({ name: 'serveapi', state: 'running', cancellable: true }));
+    const serveapi = jobs.find((j: { name: string }) => j.name === 'serveapi');
+    expect(serveapi).toMatchObject({ state: 'running', cancellable: false });
+    // Cancelling the API server from the API would take berthd down: refused.
+    const refused = await raw(berthd.socket, 'POST', `/berth/jobs/${serveapi.id}/cancel`);
+    expect(refused.status).toBe(409);
+    expect(JSON.parse(refused.body).message).toMatch(/cannot be cancelled/);
+    expect((await raw(berthd.socket, 'GET', '/_ping')).body).toBe('OK');
   });
 });
 

@@ -163,7 +163,7 @@ export class Daemon {
         this.stopServing = resolve;
       });
     });
-    const job = this.engine.job('serveapi', { hosts: this.config.hosts }, { description: this.config.hosts.join(' ') });
+    const job = this.engine.job('serveapi', { hosts: this.config.hosts }, { description: this.config.hosts.join(' '), cancellable: false });
     this.serveJob = this.engine.execute(job);
     // Start-up succeeds once every listener is up, or fails with the first listener's error.
     await Promise.race([

@@ -42,6 +42,8 @@ export interface JobOptions {
   description?: string;
   /** Jobs that are plumbing (ping, version, inspect) are not listed to observers. */
   hidden?: boolean;
+  /** False for jobs whose cancellation would take berthd down (serveapi): only shutdown ends them. */
+  cancellable?: boolean;
 }
 
 /** A sink for streams nobody asked for: discarding keeps an unread job from buffering forever. */
@@ -56,6 +58,7 @@ export class Job<Args = unknown> {
   readonly stderr: Writable;
   readonly hidden: boolean;
   readonly description: string;
+  private readonly canCancel: boolean;
   state: JobState = 'queued';
   exitCode: number | null = null;
   error?: string;
@@ -76,6 +79,7 @@ export class Job<Args = unknown> {
     this.stdout = options.stdout ?? discard();
     this.stderr = options.stderr ?? discard();
     this.hidden = options.hidden ?? false;
+    this.canCancel = options.cancellable ?? true;
     this.description = options.description ?? describeArgs(args);
     const outer = options.signal;
     if (outer) {
@@ -124,7 +128,7 @@ export class Job<Args = unknown> {
       exitCode: this.exitCode,
       progress: this.progressState,
       error: this.error,
-      cancellable: this.state === 'queued' || this.state === 'running',
+      cancellable: this.canCancel && (this.state === 'queued' || this.state === 'running'),
       createdAt: this.createdAt.toISOString(),
       startedAt: this.startedAt?.toISOString(),
       endedAt: this.endedAt?.toISOString(),

@@ -22,7 +22,8 @@ function findJob(ctx: RequestContext) {
 
 async function cancelJob(ctx: RequestContext): Promise<void> {
   const job = findJob(ctx);
-  if (!job.snapshot().cancellable) throw conflict(`job ${job.id} (${job.name}) has already ended: ${job.state}`);
+  if (job.state !== 'queued' && job.state !== 'running') throw conflict(`job ${job.id} (${job.name}) has already ended: ${job.state}`);
+  if (!job.snapshot().cancellable) throw conflict(`job ${job.id} (${job.name}) cannot be cancelled: stop berthd instead`);
   job.cancel('cancelled by request');
   ctx.noContent();
 }
@@ -30,6 +31,8 @@ async function cancelJob(ctx: RequestContext): Promise<void> {
 async function jobEvents(ctx: RequestContext): Promise<void> {
   const res = ctx.res;
   res.writeHead(200, { 'Content-Type': 'application/json' });
+  // Followers learn the stream is open before the first job event, which may be a long way off.
+  res.flushHeaders();
   const stop = ctx.engine.onJob((e) => res.write(JSON.stringify(e) + '\n'));
   for (const job of ctx.engine.list()) res.write(JSON.stringify({ kind: 'snapshot', job }) + '\n');
   await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
