@@ -33,8 +33,16 @@ export class ExecInstance {
   task?: Task;
   /** Resolves with the exit code once the process has ended. */
   done?: Promise<number>;
+  /** Settles once the exec has a task (or failed to get one): a resize may arrive before that. */
+  readonly ready: Promise<void>;
+  settleReady!: (err?: Error) => void;
 
-  constructor(readonly id: string, readonly container: Container, readonly config: ExecConfig) {}
+  constructor(readonly id: string, readonly container: Container, readonly config: ExecConfig) {
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.settleReady = (err) => (err ? reject(err) : resolve());
+    });
+    this.ready.catch(() => undefined);
+  }
 
   inspect(): Record<string, unknown> {
     const cmd = this.config.Cmd ?? [];
@@ -95,8 +103,15 @@ export class Execs {
     this.checkRunning(c);
     const ctask = this.containers.runningTask(c);
     const cfg = exec.config;
-    const task = await ctask.exec(id, { process: this.process(c, cfg), tty: cfg.Tty === true, openStdin: cfg.AttachStdin === true });
+    let task: Task;
+    try {
+      task = await ctask.exec(id, { process: this.process(c, cfg), tty: cfg.Tty === true, openStdin: cfg.AttachStdin === true });
+    } catch (err) {
+      exec.settleReady(err as Error);
+      throw err;
+    }
     exec.task = task;
+    exec.settleReady();
     let session: AttachSession | undefined;
     if (attach) {
       session = await task.attach({ stdin: cfg.AttachStdin === true, stdout: cfg.AttachStdout !== false, stderr: cfg.AttachStderr !== false, stdinOnce: true });
@@ -131,10 +146,27 @@ export class Execs {
     return { exec, session };
   }
 
+  /**
+   * Resizes an exec's tty. The docker CLI sends the first resize as soon as it has asked for the
+   * start, often before the exec has its task: wait for it, up to 10 s, as dockerd does.
+   */
   async resize(id: string, rows: number, cols: number): Promise<void> {
     const exec = this.get(id);
-    if (!exec.task) throw conflict(`Exec ${id} is not running`);
-    await exec.task.resize(rows, cols);
+    if (!exec.task) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(conflict(`timeout waiting for exec session ready`)), 10_000);
+      });
+      try {
+        await Promise.race([exec.ready, timeout]);
+      } catch (err) {
+        if (err instanceof Error && err.message.startsWith('timeout')) throw err;
+        throw conflict(`Exec ${id} is not running`);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    await exec.task!.resize(rows, cols);
   }
 
   /** Forgets the exec instances of a removed container. */
