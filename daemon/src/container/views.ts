@@ -85,7 +85,7 @@ export const commandLine = (c: Container): string => [c.record.Path, ...c.record
 export function listItem(c: Container, size?: { rw: number; rootFs: number }, attachments?: ContainerAttachments, now = Date.now()): Record<string, unknown> {
   const r = c.record;
   // The settings are built once: Ports and Networks both come from them.
-  const settings = attachments?.network ? attachments.networkSettings(c.id) : undefined;
+  const settings = attachments?.network ? attachments.networkSettings(r.ID) : undefined;
   const item: Record<string, unknown> = {
     Id: r.ID,
     Names: [r.Name],
@@ -99,7 +99,7 @@ export function listItem(c: Container, size?: { rw: number; rootFs: number }, at
     Status: describeState(r.State, now),
     HostConfig: { NetworkMode: r.HostConfig.NetworkMode ?? 'default' },
     NetworkSettings: { Networks: settings ? settings.Networks : (networkSettings(c).Networks as Record<string, unknown>) },
-    Mounts: attachments?.volumes ? attachments.mounts(c.id) : mounts(c),
+    Mounts: attachments?.volumes ? attachments.mounts(r.ID) : mounts(c),
   };
   if (size) {
     item.SizeRw = size.rw;
