@@ -2,19 +2,18 @@
 // BERTH_APP_ENGINE), the docker CLI pointed at it, `berth web` as a real process, and Chromium
 // driven by playwright-core with a fresh profile.
 //
-//   BERTH_APP_ENGINE=reference   Debian's dockerd via ../shared/tools/reference-dockerd (the
-//                                default when that tool exists, until berthd runs containers)
-//   BERTH_APP_ENGINE=berthd      a private berthd from dist/ (e2e/berthd.ts)
+//   BERTH_APP_ENGINE=berthd      a private berthd from dist/ (e2e/berthd.ts): the default
+//   BERTH_APP_ENGINE=reference   Debian's dockerd via ../shared/tools/reference-dockerd
 //   BERTH_APP_ENGINE=unix:///…   any running engine
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { repoRoot, startBerthd } from '../berthd';
-import { referenceTool, startReferenceDockerd } from '../reference';
+import { startReferenceDockerd } from '../reference';
 import { ensureFixtures } from '../fixtures/fixtures';
 
 const run = promisify(execFile);
@@ -29,8 +28,8 @@ export interface TestEngine {
   stop(): Promise<void>;
 }
 
-/** The reference dockerd runs every view today; berthd when that tool is not beside the repository. */
-export const engineChoice = process.env.BERTH_APP_ENGINE ?? (existsSync(referenceTool) ? 'reference' : 'berthd');
+/** The UI is tested against a real berthd; BERTH_APP_ENGINE=reference (or a URL) runs it against another engine. */
+export const engineChoice = process.env.BERTH_APP_ENGINE ?? 'berthd';
 
 export async function startTestEngine(): Promise<TestEngine> {
   const choice = engineChoice;

@@ -33,7 +33,7 @@ export class ExecInstance {
   task?: Task;
   /** Resolves with the exit code once the process has ended. */
   done?: Promise<number>;
-  /** Settles once the exec has a task (or failed to get one): a resize may arrive before that. */
+  /** Settles once the exec's process runs (its pty exists) or failed to: a resize may come first. */
   readonly ready: Promise<void>;
   settleReady!: (err?: Error) => void;
 
@@ -111,7 +111,6 @@ export class Execs {
       throw err;
     }
     exec.task = task;
-    exec.settleReady();
     let session: AttachSession | undefined;
     if (attach) {
       session = await task.attach({ stdin: cfg.AttachStdin === true, stdout: cfg.AttachStdout !== false, stderr: cfg.AttachStderr !== false, stdinOnce: true });
@@ -119,6 +118,7 @@ export class Execs {
     try {
       await task.start();
     } catch (err) {
+      exec.settleReady(err as Error);
       session?.detach();
       // dockerd records 126 for any exec that could not start.
       exec.exitCode = 126;
@@ -128,6 +128,7 @@ export class Execs {
     }
     exec.running = true;
     exec.pid = task.pid;
+    exec.settleReady();
     this.containers.emit(c, `exec_start: ${(cfg.Cmd ?? []).join(' ')}`, { execID: id });
     exec.done = task.wait().then(
       async (status) => {
@@ -152,7 +153,7 @@ export class Execs {
    */
   async resize(id: string, rows: number, cols: number): Promise<void> {
     const exec = this.get(id);
-    if (!exec.task) {
+    if (!exec.running) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_resolve, reject) => {
         timer = setTimeout(() => reject(conflict(`timeout waiting for exec session ready`)), 10_000);
