@@ -1,6 +1,6 @@
 // The daemon: wires configuration, the Engine, its components and the API server together, and
 // owns start-up, reload (SIGHUP) and shutdown (SIGTERM). main.ts only parses argv and signals.
-import { mkdirSync, readFileSync, writeFileSync, unlinkSync, existsSync, renameSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { mkdirSync, readFileSync, unlinkSync, existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Engine } from './engine/engine';
@@ -23,6 +23,7 @@ import { openVolumes } from './drivers/volume/component';
 import type { VolumeManager } from './drivers/volume/manager';
 import { openContainers } from './container/component';
 import { ContainerAttachments } from './drivers/attachments';
+import { writeFileAtomicSync } from './atomic-file';
 
 declare module './engine/engine' {
   interface JobTable {
@@ -30,18 +31,6 @@ declare module './engine/engine' {
   }
 }
 
-/** Writes a file so that a crash leaves either the old content or the new, never half. */
-export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', mode);
-  try {
-    writeFileSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-}
 
 function claimPidfile(file: string): void {
   mkdirSync(path.dirname(file), { recursive: true });
@@ -58,7 +47,7 @@ function claimPidfile(file: string): void {
     }
     if (alive) throw new Error(`pid file found, ensure berthd is not running or delete ${file} (pid ${pid} is alive)`);
   }
-  writeFileAtomic(file, `${process.pid}\n`);
+  writeFileAtomicSync(file, `${process.pid}\n`, { mode: 0o644 });
 }
 
 function engineId(dataRoot: string): string {
@@ -67,7 +56,7 @@ function engineId(dataRoot: string): string {
     return readFileSync(file, 'utf8').trim();
   } catch {
     const id = randomUUID();
-    writeFileAtomic(file, id + '\n');
+    writeFileAtomicSync(file, id + '\n', { mode: 0o644 });
     return id;
   }
 }

@@ -3,7 +3,7 @@
 // dockerd's are; COPY and WORKDIR only need a writable layer over the image, so they get a bare
 // graphdriver container that lives for the step. The cache index maps a step's key to the image
 // it made, one small file per key under DATA_ROOT/builder/cache.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import type { Engine } from '../engine/engine';
@@ -15,6 +15,7 @@ import type { BuildBackend, BuildImage, CommitOptions, RunOptions } from './back
 import { commitImage } from './commit';
 import { notFound, statusOf } from '../errors';
 import type { AuthConfig } from '../distribution/auth';
+import { writeFileAtomic } from '../atomic-file';
 
 export interface GraphBackendDeps {
   engine: Engine;
@@ -146,9 +147,8 @@ export class GraphBuildBackend implements BuildBackend {
   async cachePut(key: string, id: Digest): Promise<void> {
     const file = this.cacheFile(key);
     await mkdir(path.dirname(file), { recursive: true });
-    const tmp = `${file}.tmp-${process.pid}`;
-    await writeFile(tmp, id);
-    await rename(tmp, file);
+    // A cache entry can always be recomputed: atomic, but not worth an fsync.
+    await writeFileAtomic(file, id, { durable: false });
     this.cacheIndex.set(key, id);
   }
 }

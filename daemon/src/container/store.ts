@@ -4,32 +4,15 @@
 // A create reserves its id and name before it awaits anything, so concurrent creates never pick
 // the same name; the reservation becomes the container at add() or is released on failure.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Container, type ContainerRecord } from './container';
 import { conflict, invalidParameter, notFound } from '../errors';
 import { validateName } from './names';
+import { writeFileAtomicSync } from '../atomic-file';
 
 export const RECORD_FILE = 'config.v2.json';
 
-function writeAtomic(file: string, data: string): void {
-  const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeFileSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-  // The rename is durable only once the directory entry is.
-  const dir = openSync(path.dirname(file), 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
-}
 
 export class ContainerStore {
   private readonly byId = new Map<string, Container>();
@@ -116,7 +99,7 @@ export class ContainerStore {
   }
 
   save(container: Container): void {
-    writeAtomic(path.join(this.dir(container.id), RECORD_FILE), JSON.stringify(container.record));
+    writeFileAtomicSync(path.join(this.dir(container.id), RECORD_FILE), JSON.stringify(container.record));
   }
 
   /** Forgets the container and deletes its directory (the caller has released its rootfs). */

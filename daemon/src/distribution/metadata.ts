@@ -3,9 +3,9 @@
 // uses it to ask the registry whether it already has a layer (HEAD) or can mount it from another
 // repository, without compressing the layer again. One JSON file, written atomically.
 import { mkdirSync, readFileSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { Digest } from '../graph/interfaces';
+import { writeFileAtomic } from '../atomic-file';
 
 export interface BlobSource {
   /** The compressed blob's digest and size in the registry. */
@@ -56,15 +56,7 @@ export class DistributionMetadata {
   private save(): Promise<void> {
     // Writes are serialised so the last one on disk is the newest state.
     this.writing = this.writing.then(async () => {
-      const tmp = `${this.file}.tmp`;
-      const fh = await open(tmp, 'w', 0o600);
-      try {
-        await fh.writeFile(JSON.stringify(this.byDiffId));
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, this.file);
+      await writeFileAtomic(this.file, JSON.stringify(this.byDiffId));
     }).catch(() => undefined);
     return this.writing;
   }

@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Digest, ImageConfig, ImageRecord, ImageStore, Provider } from './interfaces';
 import { hexOf } from './content-store';
-import { writeFileAtomic } from './atomic-file';
+import { writeFileAtomic } from '../atomic-file';
 import { systemError } from '../errors';
 
 export class FileImageStore implements ImageStore {

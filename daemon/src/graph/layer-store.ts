@@ -10,7 +10,7 @@ import type { Digest, LayerInfo, LayerStore } from './interfaces';
 import type { GraphDriver, PreparedRootfs, StagedLayer } from '../drivers/graph/graph-driver';
 import { assembleTar } from '../drivers/graph/tar-split';
 import { hexOf, sha256 } from './content-store';
-import { writeFileAtomic } from './atomic-file';
+import { writeFileAtomic } from '../atomic-file';
 import { invalidParameter, systemError } from '../errors';
 
 export function chainIdOf(parent: Digest | undefined, diffId: Digest): Digest {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Digest, Reference, ReferenceStore } from './interfaces';
 import { parseReference } from './reference';
-import { writeFileAtomic } from './atomic-file';
+import { writeFileAtomic } from '../atomic-file';
 
 export class FileReferenceStore implements ReferenceStore {
   private readonly file: string;

@@ -4,7 +4,7 @@
 // each a shim's state dir plus the driver's task.json.
 import { execFile } from 'node:child_process';
 import { constants, existsSync } from 'node:fs';
-import { mkdir, open, readFile, readdir, rm, writeFile, rename } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineError, conflict, invalidParameter, systemError } from '../../errors';
@@ -14,6 +14,7 @@ import type {
 } from './exec-driver';
 import { chooseRuntime, RuntimeCli, type OciRuntime, type RuntimeState } from './runtime';
 import { Frame, ShimConnection, openAttachSession, parseExit, resizePayload } from './shim-client';
+import { writeFileAtomic } from '../../atomic-file';
 
 /** A runtime failure, worded as dockerd words it; exitCode is what dockerd records for the
  * container when the command cannot run (127 not found, 126 not executable). */
@@ -67,11 +68,7 @@ interface TaskRecord {
   stdin: boolean;
 }
 
-async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  const tmp = `${file}.tmp`;
-  await writeFile(tmp, JSON.stringify(value), { mode: 0o600, flush: true });
-  await rename(tmp, file);
-}
+const writeJsonAtomic = (file: string, value: unknown): Promise<void> => writeFileAtomic(file, JSON.stringify(value));
 
 async function readExit(stateDir: string): Promise<ExitStatus | undefined> {
   try {

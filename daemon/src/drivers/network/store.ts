@@ -2,10 +2,11 @@
 // <data-root>/networks/sandboxes/<container>.json per container (its addresses, so each network's
 // allocations are rebuilt from these at start-up). Every write is atomic (temporary file, fsync,
 // rename); these files are the truth, memory their cache.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { NetworkRecord } from './network-driver';
 import type { PortRequest, PublishedPort } from './ports';
+import { writeFileAtomicSync } from '../../atomic-file';
 
 /** One container's network: what it asked for, and what is wired while it runs. */
 export interface SandboxRecord {
@@ -47,25 +48,6 @@ export interface EndpointState {
   ifname?: string;
 }
 
-/** `durable`: fsync the file and its directory (about 10 ms here); without it the write is still atomic. */
-export function writeAtomic(file: string, data: string, durable = true): void {
-  const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeFileSync(fd, data);
-    if (durable) fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-  if (!durable) return;
-  const dir = openSync(path.dirname(file), 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
-}
 
 function readAll<T>(dir: string): T[] {
   const out: T[] = [];
@@ -97,7 +79,7 @@ export class NetworkStore {
   }
 
   saveNetwork(n: NetworkRecord): void {
-    writeAtomic(path.join(this.root, `${n.Id}.json`), JSON.stringify(n, null, 1));
+    writeFileAtomicSync(path.join(this.root, `${n.Id}.json`), JSON.stringify(n, null, 1));
   }
 
   deleteNetwork(id: string): void {
@@ -105,7 +87,7 @@ export class NetworkStore {
   }
 
   saveSandbox(s: SandboxRecord, durable = true): void {
-    writeAtomic(path.join(this.sandboxDir, `${s.id}.json`), JSON.stringify(s, null, 1), durable);
+    writeFileAtomicSync(path.join(this.sandboxDir, `${s.id}.json`), JSON.stringify(s, null, 1), { durable });
   }
 
   deleteSandbox(id: string): void {

@@ -3,27 +3,17 @@
 // (tmpfs, a bind of a host directory, a block device) made when a container first needs it and
 // undone when the last one stops, as dockerd's local driver does.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { conflict, invalidParameter, notFound, systemError } from '../../errors';
 import { isMounted, run, unmount } from '../graph/mounts';
 import type { VolumeRecord, VolumeView } from './volume-driver';
+import { writeFileAtomicSync } from '../../atomic-file';
 
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 const OPTION_KEYS = ['type', 'device', 'o', 'size'];
 
-function writeAtomic(file: string, data: string): void {
-  const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeFileSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-}
 
 export function validateVolumeName(name: string): void {
   if (!NAME.test(name)) {
@@ -86,7 +76,7 @@ export class LocalVolumes {
   }
 
   private save(v: VolumeRecord): void {
-    writeAtomic(this.recordFile(v.Name), JSON.stringify(v, null, 1));
+    writeFileAtomicSync(this.recordFile(v.Name), JSON.stringify(v, null, 1));
     this.volumes.set(v.Name, v);
   }
 

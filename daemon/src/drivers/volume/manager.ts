@@ -1,7 +1,7 @@
 // VolumeManager: the volumes (through the local driver) and each container's mounts. A container's
 // mount points are kept in <data-root>/volumes/.containers/<id>.json so inspect, --volumes-from
 // and rm -v work without the container layer knowing volumes.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync, existsSync, lstatSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, existsSync, lstatSync } from 'node:fs';
 import path from 'node:path';
 import { invalidParameter, notFound, systemError } from '../../errors';
 import type { Logger } from '../../log';
@@ -9,6 +9,7 @@ import { run } from '../graph/mounts';
 import { LocalVolumes, directorySize } from './local';
 import { parseVolumesFrom, planMounts } from './mount-plan';
 import type { ContainerVolumeSpec, MountPoint, SpecMount, VolumeDriver, VolumeRecord, VolumeView } from './volume-driver';
+import { writeFileAtomicSync } from '../../atomic-file';
 
 export interface VolumeManagerOptions {
   dataRoot: string;
@@ -24,17 +25,6 @@ export interface VolumeCreateRequest {
   Labels?: Record<string, string> | null;
 }
 
-function writeAtomic(file: string, data: string): void {
-  const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeFileSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-}
 
 export class VolumeManager implements VolumeDriver {
   readonly local: LocalVolumes;
@@ -172,7 +162,7 @@ export class VolumeManager implements VolumeDriver {
       throw err;
     }
     this.plans.set(spec.id, points);
-    writeAtomic(path.join(this.plansDir, `${spec.id}.json`), JSON.stringify(points));
+    writeFileAtomicSync(path.join(this.plansDir, `${spec.id}.json`), JSON.stringify(points));
     return points;
   }
 
