@@ -65,7 +65,7 @@ export async function startBerthd(options: BerthdOptions = {}): Promise<Berthd> 
   const unique = createHash('sha256').update(dataRoot).digest('hex').slice(0, 8);
   writeFileSync(configFile, JSON.stringify({ bridge: `bt${unique}`, 'firewall-table': `berth_test_${unique}`, ...options.config }));
   const args = [
-    '--enable-source-maps', berthdBundle,
+    berthdBundle,
     '-H', `unix://${socket}`, '--data-root', dataRoot, '--exec-root', execRoot,
     '--pidfile', path.join(dir, 'berthd.pid'), '--config-file', configFile,
     ...(options.extraArgs ?? []),

@@ -20,6 +20,8 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`Berth version ${BERTH_VERSION}\n`);
     return;
   }
+  // Source-mapped stack traces cost about 11 MiB of resident memory: only when debugging.
+  if (loaded.config.logLevel === 'debug') process.setSourceMapsEnabled(true);
   let daemon: Daemon;
   try {
     daemon = await Daemon.start(loaded.config, log);
