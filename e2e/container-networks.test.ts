@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { startBerthd, repoRoot, type Berthd } from './berthd';
+import { startBerthd, type Berthd } from './berthd';
 import { ensureFixtures, freePort } from './fixtures/fixtures';
 
 const run = promisify(execFile);
@@ -23,10 +23,6 @@ const dockerFails = async (b: Berthd, ...args: string[]): Promise<string> => {
   }
   throw new Error(`docker ${args.join(' ')} succeeded`);
 };
-
-// The container layer hands containers to the networkdriver once Daemon.wire() gives it the
-// drivers (ContainerAttachments); until then these tests have nothing to test.
-const wired = readFileSync(path.join(repoRoot, 'daemon/src/daemon.ts'), 'utf8').includes('new ContainerAttachments(') || !!process.env.BERTH_BERTHD_BUNDLE;
 
 function httpGet(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -54,7 +50,7 @@ async function bridgePorts(bridge: string): Promise<string[]> {
   return (JSON.parse(r.stdout || '[]') as { ifname: string }[]).map((l) => l.ifname);
 }
 
-describe.skipIf(!wired)('containers on networks and volumes', () => {
+describe('containers on networks and volumes', () => {
   let berthd: Berthd;
   let names: Names;
   let execRoot: string;
