@@ -9,10 +9,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pack as tarPack, type Headers } from 'tar-stream';
+import type { Headers } from 'tar-stream';
 import { startBerthd, type Berthd } from './berthd';
 import { startReferenceDockerd } from './reference';
 import { ensureFixtures, type FixturePaths } from './fixtures/fixtures';
+import { tarOf } from '../daemon/src/drivers/graph/test-tar';
 
 const run = promisify(execFile);
 type Env = { env: NodeJS.ProcessEnv };
@@ -55,19 +56,6 @@ function api(socket: string, method: string, p: string): Promise<{ status: numbe
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 type Entry = Headers & { body?: Buffer | string };
-async function tarOf(entries: Entry[]): Promise<Buffer> {
-  const p = tarPack();
-  const chunks: Buffer[] = [];
-  const done = (async () => {
-    for await (const c of p as AsyncIterable<Buffer>) chunks.push(c);
-  })();
-  for (const { body, ...h } of entries) {
-    await new Promise<void>((resolve, reject) => p.entry({ mtime: new Date(1_700_000_000_000), ...h }, body ?? '', (e) => (e ? reject(e) : resolve())));
-  }
-  p.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
 
 /** A docker-save tarball of one image whose layers are the given tars (or raw layer bytes). */
 async function saveArchive(tag: string, layers: Buffer[], opts: { diffIds?: string[]; blobName?: (i: number, layer: Buffer) => string } = {}): Promise<Buffer> {

@@ -9,26 +9,14 @@ import { execFileSync } from 'node:child_process';
 import { saveImages, selectImages } from './save';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { pack as tarPack, type Headers } from 'tar-stream';
+import type { Headers } from 'tar-stream';
 import { Graph } from './graph';
 import { loadImages } from './load';
 import { LayerBrowser } from './browse';
+import { tarOf } from '../drivers/graph/test-tar';
 
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-async function tarOf(entries: (Headers & { body?: Buffer | string })[]): Promise<Buffer> {
-  const p = tarPack();
-  const chunks: Buffer[] = [];
-  const done = (async () => {
-    for await (const c of p as AsyncIterable<Buffer>) chunks.push(c);
-  })();
-  for (const { body, ...h } of entries) {
-    await new Promise<void>((resolve, reject) => p.entry({ mtime: new Date(1_700_000_000_000), ...h }, body ?? '', (e) => (e ? reject(e) : resolve())));
-  }
-  p.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
 
 /** A docker-save archive of images given as (tag, layers). */
 async function archive(images: { tag: string; layers: Buffer[]; created?: string }[]): Promise<Buffer> {

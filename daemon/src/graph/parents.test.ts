@@ -6,27 +6,14 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { pack as tarPack } from 'tar-stream';
 import { Graph } from './graph';
 import { loadImages } from './load';
 import { ImageViews } from './image-views';
 import { parseReference } from './reference';
+import { tarOf } from '../drivers/graph/test-tar';
 
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-async function tarOf(entries: { name: string; body: Buffer | string }[]): Promise<Buffer> {
-  const p = tarPack();
-  const chunks: Buffer[] = [];
-  const done = (async () => {
-    for await (const c of p as AsyncIterable<Buffer>) chunks.push(c);
-  })();
-  for (const { body, name } of entries) {
-    await new Promise<void>((resolve, reject) => p.entry({ name, mtime: new Date(1_700_000_000_000) }, body, (e) => (e ? reject(e) : resolve())));
-  }
-  p.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
 
 /** A docker-save archive: each image adds one layer (one file) on the previous one's. */
 async function chainArchive(names: string[]): Promise<Buffer> {

@@ -5,25 +5,12 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { pack as tarPack, type Headers } from 'tar-stream';
+import type { Headers } from 'tar-stream';
 import { extractLayer, REFUSED } from './extract';
+import { tarOf } from './test-tar';
 
 type Entry = Headers & { body?: string };
 
-/** Builds a tar in memory from entries (test layers are tiny). */
-async function tarOf(entries: Entry[]): Promise<Buffer> {
-  const p = tarPack();
-  const chunks: Buffer[] = [];
-  const done = (async () => {
-    for await (const c of p as AsyncIterable<Buffer>) chunks.push(c);
-  })();
-  for (const { body, ...h } of entries) {
-    await new Promise<void>((resolve, reject) => p.entry({ mtime: new Date(1_700_000_000_000), ...h }, body ?? '', (e) => (e ? reject(e) : resolve())));
-  }
-  p.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
 
 let dir: string;
 let root: string;

@@ -4,23 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { execFileSync } from 'node:child_process';
-import { pack as tarPack, type Headers } from 'tar-stream';
 import { extractLayer } from './extract';
 import { TarSplitRecorder, assembleTar } from './tar-split';
+import { tarOf } from './test-tar';
 
-async function tarOf(entries: (Headers & { body?: Buffer | string })[]): Promise<Buffer> {
-  const p = tarPack();
-  const chunks: Buffer[] = [];
-  const done = (async () => {
-    for await (const c of p as AsyncIterable<Buffer>) chunks.push(c);
-  })();
-  for (const { body, ...h } of entries) {
-    await new Promise<void>((resolve, reject) => p.entry({ mtime: new Date(1_700_000_000_000), ...h }, body ?? '', (e) => (e ? reject(e) : resolve())));
-  }
-  p.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
 
 async function collect(r: Readable): Promise<Buffer> {
   const out: Buffer[] = [];
