@@ -37,6 +37,9 @@ esac
 [ "$ARCH" = "$(dpkg --print-architecture)" ] || die "ARCH=$ARCH differs from this host's $(dpkg --print-architecture): cross-building is not supported"
 [ "$(id -u)" = 0 ] || die "run as root: the root image must hold root-owned files (mkfs.ext4 -d copies owners)"
 mkdir -p "$OUT" "$CACHE"
+# Two builds at once (the VM test and the packaging check) take turns; the second finds it cached.
+exec 9>"$CACHE/.build.lock"
+flock 9
 
 # ---- inputs -------------------------------------------------------------------------------------
 KPKG=$(dpkg-query -W -f='${Depends}' "linux-image-$ARCH" 2>/dev/null | grep -oE 'linux-image-[0-9][^ ,]*' | head -1) \
