@@ -3,6 +3,7 @@
 import { useEffect, useState } from 'react';
 import type { ContainerFileEntry } from '../../shared/views.js';
 import { berth } from '../berth.js';
+import { PathCrumbs } from './PathCrumbs.js';
 import { formatBytes } from './format.js';
 import { useApp } from './store-context.js';
 
@@ -44,15 +45,7 @@ export function FilesPanel({ containerId }: { containerId: string }) {
   return (
     <div className="tree files" aria-label="Container files">
       <div className="toolbar">
-        <nav className="crumbs" aria-label="Path">
-          <button className="link" onClick={() => setDir('/')}>/</button>
-          {parts.map((p, i) => (
-            <span key={i}>
-              <button className="link" onClick={() => setDir('/' + parts.slice(0, i + 1).join('/'))}>{p}</button>
-              {i < parts.length - 1 ? ' / ' : ''}
-            </span>
-          ))}
-        </nav>
+        <PathCrumbs dir={dir} onOpen={setDir} />
       </div>
       {error ? <p className="empty error-text">{error}</p> : null}
       {entries ? (

@@ -3,6 +3,7 @@
 import { useEffect, useState } from 'react';
 import type { ImageDetailView, LayerTreeView } from '../../shared/views.js';
 import { berth } from '../berth.js';
+import { PathCrumbs } from './PathCrumbs.js';
 import { formatBytes, shortId } from './format.js';
 import { useApp } from './store-context.js';
 
@@ -81,15 +82,7 @@ function LayerTree({ reference, layer }: { reference: string; layer: number }) {
   return (
     <div className="tree" aria-label="Layer files">
       <div className="toolbar">
-        <nav className="crumbs" aria-label="Path">
-          <button className="link" onClick={() => setDir('/')}>/</button>
-          {parts.map((p, i) => (
-            <span key={i}>
-              <button className="link" onClick={() => setDir('/' + parts.slice(0, i + 1).join('/'))}>{p}</button>
-              {i < parts.length - 1 ? ' / ' : ''}
-            </span>
-          ))}
-        </nav>
+        <PathCrumbs dir={dir} onOpen={setDir} />
         <span className="spacer" />
         <label><input type="checkbox" checked={changesOnly} onChange={(e) => setChangesOnly(e.target.checked)} /> Only this layer's changes</label>
       </div>
