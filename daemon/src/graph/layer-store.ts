@@ -75,7 +75,7 @@ export class FileLayerStore implements LayerStore {
       tar.destroy();
       return running;
     }
-    const work = (async () => {
+    return this.once(chainId, async () => {
       const id = hexOf(chainId);
       const applied = await this.driver.applyLayer(id, parent ? hexOf(parent) : undefined, tar, signal);
       if (applied.diffId !== expectedDiffId) {
@@ -86,10 +86,15 @@ export class FileLayerStore implements LayerStore {
       await writeFileAtomic(path.join(this.meta, `${id}.json`), JSON.stringify(info));
       this.layers.set(chainId, info);
       return info;
-    })();
-    this.inflight.set(chainId, work);
+    });
+  }
+
+  /** Runs the work that makes `chainId`, visible to concurrent callers (and to GC) while it runs. */
+  private async once(chainId: Digest, work: () => Promise<LayerInfo>): Promise<LayerInfo> {
+    const running = work();
+    this.inflight.set(chainId, running);
     try {
-      return await work;
+      return await running;
     } finally {
       this.inflight.delete(chainId);
     }
@@ -110,7 +115,7 @@ export class FileLayerStore implements LayerStore {
       await this.driver.discardStaged?.(staged);
       return existing;
     }
-    const work = (async () => {
+    return this.once(chainId, async () => {
       const id = hexOf(chainId);
       // Record first, then the layer, then its metadata: a crash leaves only sweepable garbage.
       await writeFileAtomic(this.tarSplitFile(chainId), tarSplit);
@@ -119,13 +124,7 @@ export class FileLayerStore implements LayerStore {
       await writeFileAtomic(path.join(this.meta, `${id}.json`), JSON.stringify(info));
       this.layers.set(chainId, info);
       return info;
-    })();
-    this.inflight.set(chainId, work);
-    try {
-      return await work;
-    } finally {
-      this.inflight.delete(chainId);
-    }
+    });
   }
 
   /**

@@ -13,6 +13,7 @@ import type { AppliedLayer, Change, GraphDriver, PreparedRootfs, StagedLayer } f
 import { extractLayer, type Hasher } from './extract';
 import { opaqueDirs, overlayChanges, packChanges } from './changes';
 import { isMounted, mountOverlay, unmount, run } from './mounts';
+import { removeDirByRename } from './remove-dir';
 import { notFound, systemError } from '../../errors';
 
 /** The kernel copies at most one page of mount options. */
@@ -139,14 +140,7 @@ export class OverlayDriver implements GraphDriver {
   async removeLayer(id: string): Promise<void> {
     const link = readFileSafe(path.join(this.home, id, 'link'));
     if (link) await rm(path.join(this.home, 'l', link), { force: true });
-    // Rename first so a crash mid-delete leaves a tmp- directory the next start removes.
-    const doomed = path.join(this.home, `tmp-rm-${randomBytes(6).toString('hex')}`);
-    try {
-      await rename(path.join(this.home, id), doomed);
-    } catch {
-      return;
-    }
-    await rm(doomed, { recursive: true, force: true });
+    await removeDirByRename(this.home, id);
   }
 
   async listLayers(): Promise<string[]> {

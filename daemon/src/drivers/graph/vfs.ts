@@ -10,6 +10,7 @@ import type { AppliedLayer, Change, GraphDriver, LayerDelta, PreparedRootfs } fr
 import { extractLayer } from './extract';
 import { packChanges, treeChanges } from './changes';
 import { run } from './mounts';
+import { removeDirByRename } from './remove-dir';
 import { notFound, systemError } from '../../errors';
 
 /** Copies a tree with owners, modes, times, xattrs, devices and hardlinks (reflinks where the filesystem can). */
@@ -83,13 +84,7 @@ export class VfsDriver implements GraphDriver {
   }
 
   async removeLayer(id: string): Promise<void> {
-    const doomed = path.join(this.home, `tmp-rm-${randomBytes(6).toString('hex')}`);
-    try {
-      await rename(path.join(this.home, id), doomed);
-    } catch {
-      return;
-    }
-    await rm(doomed, { recursive: true, force: true });
+    await removeDirByRename(this.home, id);
   }
 
   async listLayers(): Promise<string[]> {
