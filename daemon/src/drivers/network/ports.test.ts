@@ -2,6 +2,32 @@ import { describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { openPorts, portMap, requestedPorts } from './ports';
 
+const listen = (server: net.Server, port: number) =>
+  new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => resolve(true));
+  });
+
+/**
+ * A port held by this test with a free one right after it. Both sit below the kernel's ephemeral
+ * range (32768 and up here), so no connection made by a test running alongside can take the free
+ * one between the probe and its use, as could happen with a port the kernel picked.
+ */
+async function holdPortBeforeFreeOne(): Promise<{ holder: net.Server; taken: number }> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const taken = 20000 + Math.floor(Math.random() * 12000);
+    const holder = net.createServer();
+    if (!(await listen(holder, taken))) continue;
+    const probe = net.createServer();
+    if (await listen(probe, taken + 1)) {
+      await new Promise<void>((r) => probe.close(() => r()));
+      return { holder, taken };
+    }
+    holder.close();
+  }
+  throw new Error('no free pair of ports below the ephemeral range');
+}
+
 describe('published ports', () => {
   it('reads -p and -P as the CLI sends them', () => {
     const r = requestedPorts({ '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }], '53/udp': [{ HostIp: '', HostPort: '' }], '9000/tcp': [{ HostIp: '', HostPort: '9000-9005' }] }, true, { '80/tcp': {}, '443/tcp': {} });
@@ -16,14 +42,9 @@ describe('published ports', () => {
   });
 
   it('opens all or none: a taken port closes the ones already opened', async () => {
-    const holder = net.createServer();
-    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', () => r()));
-    const taken = (holder.address() as net.AddressInfo).port;
+    const { holder, taken } = await holdPortBeforeFreeOne();
+    const free = taken + 1;
     let opened = 0;
-    const probe = net.createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
-    const free = (probe.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => probe.close(() => r()));
     await expect(openPorts([
       { proto: 'tcp', containerPort: 1, hostIp: '127.0.0.1', hostPorts: [free, free] },
       { proto: 'tcp', containerPort: 2, hostIp: '127.0.0.1', hostPorts: [taken, taken] },
@@ -38,9 +59,7 @@ describe('published ports', () => {
   });
 
   it('picks the next free port of a range and lists bindings per exposed port', async () => {
-    const holder = net.createServer();
-    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', () => r()));
-    const taken = (holder.address() as net.AddressInfo).port;
+    const { holder, taken } = await holdPortBeforeFreeOne();
     const open = await openPorts([{ proto: 'tcp', containerPort: 80, hostIp: '127.0.0.1', hostPorts: [taken, taken + 1] }], '127.0.0.2', 'x');
     expect(open.published).toEqual([{ proto: 'tcp', containerPort: 80, hostIp: '127.0.0.1', hostPort: taken + 1 }]);
     expect(portMap({ '80/tcp': {}, '443/tcp': {} }, [], open.published)).toEqual({ '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(taken + 1) }], '443/tcp': null });
