@@ -43,6 +43,9 @@ export class Container {
   readonly created: number;
   /** A pending restart's timer, cleared by stop/kill/remove. */
   restartTimer?: NodeJS.Timeout;
+  /** The last task's teardown (the runtime's delete, the shim's exit): the next start and the
+   * removal wait for it; the exit's bookkeeping does not. */
+  taskGone: Promise<void> = Promise.resolve();
   /** Serialises lifecycle operations (start/stop/remove) on this container. */
   private queue: Promise<unknown> = Promise.resolve();
 

@@ -227,6 +227,7 @@ export class Containers {
 
   /** Creates the task and starts it; the caller holds the container's lock. */
   private async run(c: Container): Promise<void> {
+    await c.taskGone;
     const rootfs = await this.o.graph.mount(c.id);
     let task: ContainerTask | undefined;
     try {
@@ -319,9 +320,14 @@ export class Containers {
   /** The process ended: record it, tell everyone, then restart or remove as the policy says. */
   private async onExit(c: Container, task: ContainerTask, exit: ExitStatus): Promise<void> {
     if (this.tasks.get(c.id) === task) this.tasks.delete(c.id);
-    await this.stopHealth(c);
-    await task.delete().catch((err: unknown) => this.o.log.warn('task delete failed', { id: c.id, err: (err as Error).message }));
-    await this.attachments.release(c.id).catch((err: unknown) => this.o.log.warn('network/volume release failed', { id: c.id, err: (err as Error).message }));
+    // The runtime's delete runs in the shim while berthd records the exit: with the init gone,
+    // the container's network and root filesystem are free already.
+    c.taskGone = task.delete().catch((err: unknown) => this.o.log.warn('task delete failed', { id: c.id, err: (err as Error).message }));
+    await Promise.all([
+      this.stopHealth(c),
+      this.attachments.release(c.id).catch((err: unknown) => this.o.log.warn('network/volume release failed', { id: c.id, err: (err as Error).message })),
+      this.o.graph.unmount(c.id).catch(() => undefined),
+    ]);
     const startedAt = Date.parse(c.state.StartedAt);
     const exitedAt = Date.parse(exit.exitedAt) || Date.now();
     const delay = c.record.HostConfig.AutoRemove
@@ -334,7 +340,6 @@ export class Containers {
     } else {
       setStopped(c.state, info);
     }
-    await this.o.graph.unmount(c.id).catch(() => undefined);
     if (this.store.find(c.id) === c) this.store.save(c);
     if (exit.oomKilled) this.emit(c, 'oom');
     this.emit(c, 'die', { exitCode: String(exit.exitCode), execDuration: String(Math.max(0, Math.round((exitedAt - startedAt) / 1000))) });
@@ -499,7 +504,7 @@ export class Containers {
         const task = this.tasks.get(c.id);
         if (task) await task.delete();
         this.tasks.delete(c.id);
-        await this.o.graph.remove(c.id);
+        await Promise.all([c.taskGone, this.o.graph.remove(c.id)]);
       } catch (err) {
         restoreAfterFailedRemoval(c.state);
         setDead(c.state);

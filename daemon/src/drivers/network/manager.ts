@@ -8,7 +8,7 @@ import path from 'node:path';
 import { conflict, forbidden, invalidParameter, notFound, systemError } from '../../errors';
 import type { Logger } from '../../log';
 import { allocate, DEFAULT_POOLS, formatCidr, newAllocation, parseCidr, overlaps, pickSubnet, release, type AddressPool, type Allocation } from './ipam';
-import { attachVeth, bridgePorts, createNetns, deleteLink, deleteNetns, ensureBridge, hostRouteDevices, hostRoutes, ipForwarding, macFor } from './bridge';
+import { attachVeth, bridgePorts, createNetns, createNetnsWithVeth, deleteLink, deleteNetns, ensureBridge, hostRouteDevices, hostRoutes, ipForwarding, macFor, type VethSpec } from './bridge';
 import { Firewall, type FirewallState } from './firewall';
 import { command } from './command';
 import { closePorts, openPorts, requestedPorts } from './ports';
@@ -543,13 +543,15 @@ export class NetworkManager implements NetworkDriver {
       try {
         sb.netns = path.join(this.netnsDir, containerId);
         sb.sandboxId = newId();
-        await createNetns(sb.netns);
-        let index = 0;
+        let first = true;
         for (const ep of Object.values(sb.endpoints)) {
           const n = this.networks.get(ep.networkId);
           if (!n?.bridge) continue;
-          await this.wireEndpoint(sb, ep, n, index++ === 0);
+          // The first interface is made by the process that makes the namespace.
+          await this.wireEndpoint(sb, ep, n, first, first);
+          first = false;
         }
+        if (first) await createNetns(sb.netns);
         const ip = this.primaryIp(sb);
         if (ip && sb.ports.length > 0) {
           const opened = await openPorts(sb.ports, ip, `${sb.name} (${sb.id.slice(0, 12)})`);
@@ -572,7 +574,8 @@ export class NetworkManager implements NetworkDriver {
     });
   }
 
-  private async wireEndpoint(sb: SandboxRecord, ep: EndpointState, n: NetworkRecord, primary: boolean): Promise<void> {
+  /** `withNamespace`: the namespace does not exist yet and is made with this interface. */
+  private async wireEndpoint(sb: SandboxRecord, ep: EndpointState, n: NetworkRecord, primary: boolean, withNamespace = false): Promise<void> {
     const pool = n.IPAM.Config[0]!;
     const alloc: Allocation = { subnet: pool.Subnet, gateway: pool.Gateway!, ipRange: pool.IPRange, used: n.used ?? {}, last: n.last };
     const ip = allocate(alloc, ep.endpointId, ep.ipv4);
@@ -585,7 +588,7 @@ export class NetworkManager implements NetworkDriver {
     ep.hostVeth = `bth${ep.endpointId.slice(0, 8)}`;
     ep.macAddress = ep.mac ?? macFor(ip);
     try {
-      await attachVeth({
+      const veth: VethSpec = {
         bridge: n.bridge!,
         hostName: ep.hostVeth,
         netns: sb.netns!,
@@ -594,7 +597,8 @@ export class NetworkManager implements NetworkDriver {
         prefixLen: parseCidr(pool.Subnet).bits,
         mac: ep.macAddress,
         gateway: primary && !n.Internal ? pool.Gateway : undefined,
-      });
+      };
+      await (withNamespace ? createNetnsWithVeth(veth) : attachVeth(veth));
     } catch (err) {
       release(alloc, ep.endpointId);
       ep.ifname = ep.hostVeth = ep.macAddress = undefined;
@@ -675,6 +679,10 @@ export class NetworkManager implements NetworkDriver {
       return s;
     }
     return networkSettings(sb, this.networks);
+  }
+
+  revision(containerId: string): number {
+    return this.store.revision(containerId);
   }
 
   connect(containerId: string, ref: string, request: EndpointRequest): Promise<void> {
