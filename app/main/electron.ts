@@ -1,7 +1,7 @@
 // The Electron main process: one BrowserWindow over the shared services. The window is locked
 // down (context isolation, sandbox, no Node, a strict CSP, no navigation, no new windows); every
 // IPC request is checked for its sender and its arguments before a service sees it.
-import { app, BrowserWindow, ipcMain, session, shell, type IpcMainInvokeEvent, type WebContents } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, session, shell, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { requestChannels } from '../shared/contract.js';
@@ -49,6 +49,12 @@ function createWindow(): void {
   const id = contents.id;
   sessions.set(id, services.openSession((channel, payload) => {
     if (!contents.isDestroyed()) contents.send(channel, payload);
+  }, undefined, {
+    // The build form's context folder: the system's own folder picker, attached to this window.
+    pickFolder: async () => {
+      const picked = await dialog.showOpenDialog(win, { title: 'Choose the build context folder', properties: ['openDirectory'] });
+      return picked.canceled ? undefined : picked.filePaths[0];
+    },
   }));
   contents.once('destroyed', () => {
     sessions.get(id)?.dispose();

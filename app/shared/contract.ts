@@ -2,7 +2,7 @@
 // event channel with its payload. Electron's preload and web mode's WebSocket bridge both build
 // the same API from these tables (see api.ts), and main's handlers are typed against them.
 import type {
-  ContainerFileEntry, ContainersChange, ContainerStatsSample, ContainerView, EngineStatus, ImageDetailView, LayerTreeView, ImageView, JobView, LogLine, LogOpenOptions,
+  BuildContextView, BuildEnd, BuildHostView, BuildRequest, ContainerFileEntry, ContainersChange, ContainerStatsSample, ContainerView, EngineStatus, ImageDetailView, LayerTreeView, ImageView, JobView, LogLine, LogOpenOptions,
   NetworkView, PullProgress, RunOptions, Settings, TerminalOpenOptions, VolumeView,
 } from './views.js';
 
@@ -33,6 +33,16 @@ export interface RequestChannels {
   'images:detail': [[reference: string], ImageDetailView];
   /** One directory of the image at one layer, with each entry's change; berthd only. */
   'images:tree': [[reference: string, layer: number, options: { path: string; offset: number; limit: number; changesOnly: boolean }], LayerTreeView];
+  /** Whether this window can pick a folder natively, and the home folder for a typed path. */
+  'builds:host': [[], BuildHostView];
+  /** Electron's folder picker for the build context; null when the person cancelled it. */
+  'builds:pickContext': [[], BuildContextView | null];
+  /** Checks a typed context folder and lists its Dockerfiles. */
+  'builds:inspectContext': [[path: string], BuildContextView];
+  /** Starts a build; its log arrives on `builds:output`, its end on `builds:end`, tagged with the returned id. */
+  'builds:start': [[request: BuildRequest], string];
+  /** Cancels a build by closing its request (the engine cancels the job and removes its containers). */
+  'builds:cancel': [[buildId: string], void];
   'volumes:list': [[], VolumeView[]];
   'volumes:remove': [[name: string], void];
   'volumes:prune': [[], number];
@@ -64,6 +74,9 @@ export interface EventChannels {
   'images:changed': ImageView[];
   /** Progress of a pull started from the app, per layer, a few times a second; the last has done. */
   'images:pull': PullProgress;
+  /** A build's log as the engine reports it: text for a terminal (newlines not yet CRLF). */
+  'builds:output': { buildId: string; data: string };
+  'builds:end': BuildEnd;
   'volumes:changed': VolumeView[];
   'networks:changed': NetworkView[];
   'logs:data': { streamId: string; lines: LogLine[] };
@@ -91,6 +104,7 @@ export const requestChannels = [
   'containers:pause', 'containers:unpause', 'containers:kill', 'containers:remove', 'containers:run',
   'containers:files', 'containers:readFile',
   'images:list', 'images:remove', 'images:tag', 'images:prune', 'images:pull', 'images:detail', 'images:tree',
+  'builds:host', 'builds:pickContext', 'builds:inspectContext', 'builds:start', 'builds:cancel',
   'volumes:list', 'volumes:remove', 'volumes:prune', 'networks:list', 'networks:remove',
   'logs:open', 'logs:close',
   'terminals:open', 'terminals:attach', 'terminals:input', 'terminals:resize', 'terminals:close',
@@ -99,7 +113,7 @@ export const requestChannels = [
 ] as const satisfies readonly RequestChannel[];
 
 export const eventChannels = [
-  'containers:changed', 'images:changed', 'images:pull', 'volumes:changed', 'networks:changed',
+  'containers:changed', 'images:changed', 'images:pull', 'builds:output', 'builds:end', 'volumes:changed', 'networks:changed',
   'logs:data', 'logs:end', 'terminals:data', 'terminals:exit', 'stats:sample',
   'jobs:changed', 'jobs:reset', 'engine:status', 'settings:changed', 'app:navigate',
 ] as const satisfies readonly EventChannel[];

@@ -235,3 +235,45 @@ export interface ContainerFileEntry {
   linkTarget?: string;
   modified?: string;
 }
+
+/** What the build form asks for: `docker build` of a folder on the machine where main runs. */
+export interface BuildRequest {
+  /** The context folder: an absolute path on main's machine. */
+  context: string;
+  /** The Dockerfile's path inside the context, `/`-separated. */
+  dockerfile: string;
+  /** repo[:tag] references; the image is untagged when empty. */
+  tags: string[];
+  buildArgs: Record<string, string>;
+  noCache: boolean;
+  /** Pull newer versions of the base images first. */
+  pull: boolean;
+  /** The stage to stop at; the last stage when absent. */
+  target?: string;
+}
+
+/** A context folder as main found it: its absolute path and the Dockerfiles in it. */
+export interface BuildContextView {
+  path: string;
+  /** Dockerfile candidates relative to the folder, `/`-separated; the root's `Dockerfile` first. */
+  dockerfiles: string[];
+  /** Whether a .dockerignore at its root leaves files out of what is sent. */
+  dockerignore: boolean;
+}
+
+/** What the machine main runs on offers the build form. */
+export interface BuildHostView {
+  /** Electron has a native folder picker; web mode types the path. */
+  folderPicker: boolean;
+  /** The home folder there, a starting point for a typed path. */
+  home: string;
+}
+
+/** How a build ended: the image it made, or dockerd's error, or a cancel. */
+export interface BuildEnd {
+  buildId: string;
+  imageId?: string;
+  tags: string[];
+  error?: string;
+  cancelled?: boolean;
+}

@@ -2,7 +2,7 @@
 // in spec/engine-api.ts) plus berthd's /berth extensions. It works unchanged against berthd and
 // any dockerd or podman that serves the same API.
 import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { components, operations } from './spec/engine-api.js';
 import { EngineTransport, type PingResult } from './engine-transport.js';
 import { readJsonLines } from './json-lines.js';
@@ -20,6 +20,9 @@ export type SystemVersion = Schemas['SystemVersion'];
 export type ExecConfig = NonNullable<operations['ContainerExec']['requestBody']>['content']['application/json'];
 export type ExecInspect = operations['ExecInspect']['responses'][200]['content']['application/json'];
 export type ProgressMessage = { status?: string; id?: string; progress?: string; progressDetail?: { current?: number; total?: number }; error?: string; errorDetail?: { message?: string } };
+/** A line of the classic builder's progress: log text, a pull's status, the image id, or the error. */
+export type BuildMessage = ProgressMessage & { stream?: string; aux?: { ID?: string }; errorDetail?: { code?: number; message?: string } };
+export interface BuildQuery { tags: string[]; dockerfile: string; buildArgs: Record<string, string>; noCache: boolean; pull: boolean; forceRm: boolean; target?: string }
 export type ContainerStats = Schemas['ContainerStatsResponse'];
 export type ImageHistory = operations['ImageHistory']['responses'][200]['content']['application/json'];
 export type ContainerCreateBody = NonNullable<operations['ContainerCreate']['requestBody']>['content']['application/json'];
@@ -164,6 +167,24 @@ export class EngineClient {
       if (m.error || m.errorDetail?.message) throw new Error(m.errorDetail?.message ?? m.error);
       yield m;
     }
+  }
+
+  /**
+   * Builds an image with the classic builder (POST /build): `context` is the tar, streamed as it
+   * is made. Yields the progress lines; an error arrives as a line, not as an exception, so the
+   * log before it is kept. Aborting closes the request, which cancels the build on the engine.
+   */
+  async *buildImage(context: Readable, q: BuildQuery, signal?: AbortSignal): AsyncGenerator<BuildMessage> {
+    const res = await this.transport.stream('POST', '/build', {
+      query: {
+        t: q.tags, dockerfile: q.dockerfile, buildargs: JSON.stringify(q.buildArgs), nocache: q.noCache || undefined,
+        pull: q.pull || undefined, rm: true, forcerm: q.forceRm || undefined, target: q.target,
+      },
+      body: context,
+      headers: { 'Content-Type': 'application/x-tar' },
+      signal,
+    });
+    yield* readJsonLines<BuildMessage>(res);
   }
 
   // Volumes and networks

@@ -3,7 +3,7 @@
 // once with HEAD /_ping — the lower of the engine's and ours — and prefixes every path after.
 import http from 'node:http';
 import https from 'node:https';
-import type { Duplex } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import { EngineError, connectionError } from './engine-error.js';
 import { describeEndpoint, type Endpoint } from './endpoint.js';
 
@@ -15,6 +15,7 @@ export type Query = Record<string, string | number | boolean | undefined | strin
 
 export interface RequestOptions {
   query?: Query;
+  /** JSON, or a stream sent as it is (a build context) with the Content-Type given in headers. */
   body?: unknown;
   headers?: Record<string, string>;
   signal?: AbortSignal;
@@ -158,6 +159,13 @@ function writeBody(req: http.ClientRequest, body: unknown): void {
     req.end();
     return;
   }
+  if (body instanceof Readable) {
+    // Chunked upload with back-pressure; a failing source (an unreadable file) fails the request.
+    body.on('error', (err) => req.destroy(err));
+    req.on('close', () => { if (!body.readableEnded) body.destroy(); });
+    body.pipe(req);
+    return;
+  }
   const data = Buffer.from(JSON.stringify(body));
   req.setHeader('Content-Type', 'application/json');
   req.setHeader('Content-Length', data.length);
@@ -169,7 +177,9 @@ export function encodeQuery(query?: Query): string {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) {
     if (v === undefined) continue;
-    if (typeof v === 'object') params.set(k, JSON.stringify(v));
+    // A list repeats the parameter (POST /build's `t`); a map goes as JSON (filters).
+    if (Array.isArray(v)) for (const item of v) params.append(k, item);
+    else if (typeof v === 'object') params.set(k, JSON.stringify(v));
     else params.set(k, String(v));
   }
   const s = params.toString();

@@ -35,4 +35,20 @@ describe('validateArgs', () => {
   it('names the bad argument in its message', () => {
     expect(() => validateArgs('containers:remove', ['a', { force: 1 }])).toThrow('invalid argument #2.force: expected true or false');
   });
+
+  it('checks a build request field by field, with the build form\'s own rules', () => {
+    const request = { context: '/src', dockerfile: 'Dockerfile', tags: ['app:1'], buildArgs: { A: '1' }, noCache: false, pull: true };
+    expect(validateArgs('builds:start', [request])).toEqual([request]);
+    expect(validateArgs('builds:start', [{ ...request, target: 'build' }])).toHaveLength(1);
+    expect(status(() => validateArgs('builds:start', [{ ...request, tags: ['Bad'] }]))).toBe(400);
+    expect(status(() => validateArgs('builds:start', [{ ...request, tags: 'app' }]))).toBe(400);
+    expect(status(() => validateArgs('builds:start', [{ ...request, buildArgs: { 'A B': '1' } }]))).toBe(400);
+    expect(status(() => validateArgs('builds:start', [{ ...request, buildArgs: { A: 1 } }]))).toBe(400);
+    expect(status(() => validateArgs('builds:start', [{ ...request, buildArgs: ['A=1'] }]))).toBe(400);
+    expect(status(() => validateArgs('builds:start', [{ ...request, dockerfile: '../Dockerfile' }]))).toBe(400);
+    expect(status(() => validateArgs('builds:start', [{ ...request, target: '--x' }]))).toBe(400);
+    expect(status(() => validateArgs('builds:start', [{ ...request, extra: true }]))).toBe(400);
+    expect(() => validateArgs('builds:start', [{ ...request, tags: ['ok', 'Bad'] }])).toThrow('invalid argument #1.tags[1]: invalid tag "Bad": repository name must be lowercase');
+    expect(status(() => validateArgs('builds:inspectContext', [42]))).toBe(400);
+  });
 });

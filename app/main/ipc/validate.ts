@@ -2,6 +2,7 @@
 // a renderer (or a web page) is not trusted to send well-formed values.
 import type { RequestArgs, RequestChannel } from '../../shared/contract.js';
 import { EngineError } from '../engine/engine-error.js';
+import { buildArgProblem, dockerfilePathProblem, tagProblem, targetProblem } from '../../shared/build-form.js';
 
 type Check = (value: unknown, name: string) => void;
 
@@ -43,6 +44,28 @@ const list = (each: Check, max: number): Check => (v, name) => {
   if (!Array.isArray(v) || v.length > max) throw bad(name, `expected a list of at most ${max} items`);
   v.forEach((item, i) => each(item, `${name}[${i}]`));
 };
+/** A text field that must also pass one of the build form's checks (shared with the renderer). */
+const checked = (max: number, problem: (v: string) => string | undefined): Check => (v, name) => {
+  text(max)(v, name);
+  const p = problem(v as string);
+  if (p) throw bad(name, p);
+};
+/** A map of names to strings (build args); names are checked by `key`. */
+const stringMap = (key: (k: string) => string | undefined, max: number): Check => (v, name) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(name, 'expected an object');
+  const entries = Object.entries(v);
+  if (entries.length > max) throw bad(name, `expected at most ${max} entries`);
+  for (const [k, value] of entries) {
+    const p = key(k);
+    if (p) throw bad(name, p);
+    text(32768)(value, `${name}.${k}`);
+  }
+};
+const buildRequest = object({
+  context: text(4096), dockerfile: checked(4096, dockerfilePathProblem), tags: list(checked(512, tagProblem), 64),
+  buildArgs: stringMap(buildArgProblem, 256), noCache: bool, pull: bool, target: checked(128, targetProblem),
+}, ['target']);
+
 const portMapping = object({ hostPort: int(0, 65535), containerPort: int(1, 65535), protocol: oneOf('tcp', 'udp') });
 const runOptions = object({
   image: text(512), name: text(128), cmd: stringList, env: list(text(32768), 512), ports: list(portMapping, 256),
@@ -67,6 +90,10 @@ const argChecks: { [C in RequestChannel]: Check[] } = {
   'images:prune': [object({ all: bool })],
   'images:detail': [id],
   'images:tree': [id, int(0, 10_000), object({ path: text(4096), offset: int(0, 1 << 30), limit: int(1, 5000), changesOnly: bool })],
+  'builds:host': none, 'builds:pickContext': none,
+  'builds:inspectContext': [text(4096)],
+  'builds:start': [buildRequest],
+  'builds:cancel': byId,
   'volumes:list': none, 'volumes:remove': byId, 'volumes:prune': none,
   'networks:list': none, 'networks:remove': byId,
   'logs:open': [object({ id, follow: bool, timestamps: bool, tail, since: text(64) }, ['since'])],

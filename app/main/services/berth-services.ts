@@ -5,6 +5,7 @@ import type { BridgeError } from '../../shared/api.js';
 import { EngineError } from '../engine/engine-error.js';
 import { validateArgs } from '../ipc/validate.js';
 import { Broadcaster, type Emit } from './broadcaster.js';
+import { BuildsService, type BuildHost } from './builds-service.js';
 import { ContainerFiles } from './container-files.js';
 import { ContainersService } from './containers-service.js';
 import { EngineService } from './engine-service.js';
@@ -50,9 +51,12 @@ export class BerthServices {
     this.engine.connect(this.settings.get().endpoint);
   }
 
-  /** A window's session; `emit` reaches only that window, `backedUp` reports its transport's backlog. */
-  openSession(emit: Emit, backedUp?: () => boolean): Session {
-    return new Session(this, emit, backedUp);
+  /**
+   * A window's session; `emit` reaches only that window, `backedUp` reports its transport's
+   * backlog, `host` is what the window's host offers (Electron's folder picker).
+   */
+  openSession(emit: Emit, backedUp?: () => boolean, host?: BuildHost): Session {
+    return new Session(this, emit, backedUp, host);
   }
 
   stop(): void {
@@ -67,11 +71,13 @@ export class Session {
   private readonly logs: LogsService;
   private readonly terminals: TerminalsService;
   private readonly stats: StatsService;
+  private readonly builds: BuildsService;
   private readonly stopListening: () => void;
   private readonly handlers: Handlers;
 
-  constructor(services: BerthServices, emit: Emit, backedUp?: () => boolean) {
+  constructor(services: BerthServices, emit: Emit, backedUp?: () => boolean, host?: BuildHost) {
     this.logs = new LogsService(services.engine, emit, backedUp);
+    this.builds = new BuildsService(services.engine, emit, host);
     this.terminals = new TerminalsService(services.engine, emit);
     this.stats = new StatsService(services.engine, emit);
     this.stopListening = services.broadcaster.listen(emit);
@@ -96,6 +102,11 @@ export class Session {
       'images:prune': (o) => s.images.prune(o.all),
       'images:detail': (ref) => s.images.detail(ref),
       'images:tree': (ref, layer, o) => s.images.tree(ref, layer, o),
+      'builds:host': () => this.builds.hostInfo(),
+      'builds:pickContext': () => this.builds.pickContext(),
+      'builds:inspectContext': (folder) => this.builds.inspectContext(folder),
+      'builds:start': (request) => this.builds.start(request),
+      'builds:cancel': (id) => this.builds.cancel(id),
       'volumes:list': () => s.volumes.list(),
       'volumes:remove': (name) => s.volumes.remove(name),
       'volumes:prune': () => s.volumes.prune(),
@@ -135,6 +146,7 @@ export class Session {
     this.logs.closeAll();
     this.terminals.closeAll();
     this.stats.closeAll();
+    this.builds.cancelAll();
   }
 }
 
