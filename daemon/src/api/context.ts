@@ -67,6 +67,12 @@ export class RequestContext {
     this.res.end(this.req.method === 'HEAD' ? undefined : data);
   }
 
+  /** A JSON body the job encoded itself (the container list assembles cached fragments). */
+  encodedJson(status: number, data: Buffer): void {
+    this.res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': data.length });
+    this.res.end(this.req.method === 'HEAD' ? undefined : data);
+  }
+
   text(status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {
     this.res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
     this.res.end(this.req.method === 'HEAD' ? undefined : body);

@@ -7,7 +7,8 @@ import type { AttachSession } from '../drivers/exec/exec-driver';
 import type { Containers, CreateRequest } from './containers';
 import type { Execs, ExecConfig, ExecInstance } from './exec';
 import type { WaitResult } from './container';
-import { inspectContainer, listContainers, listItem, type Filters } from './views';
+import { inspectContainer, listContainers, type Filters } from './views';
+import { ContainerSummaries } from './summaries';
 import { readLogs, type LogReadOptions } from '../drivers/exec/log-reader';
 import { sampleStats, statsJson, type StatsSample } from './stats';
 import { top } from './top';
@@ -34,7 +35,8 @@ export interface StatsArgs {
 declare module '../engine/engine' {
   interface JobTable {
     'container.create': { args: CreateRequest; result: { Id: string; Warnings: string[] } };
-    'container.list': { args: { all: boolean; limit: number; size: boolean; filters: Filters }; result: Record<string, unknown>[] };
+    /** The JSON array of list items, already encoded (summaries.ts keeps each container's encoded). */
+    'container.list': { args: { all: boolean; limit: number; size: boolean; filters: Filters }; result: Buffer };
     'container.inspect': { args: { id: string; size: boolean }; result: Record<string, unknown> };
     'container.top': { args: { id: string; psArgs: string }; result: { Titles: string[]; Processes: string[][] } };
     'container.logs': { args: LogsArgs; result: { tty: boolean } };
@@ -95,12 +97,12 @@ function withoutMountpoints(changes: Change[]): Change[] {
 export function registerContainerJobs(engine: Engine, containers: Containers, execs: Execs, imageIds: (ref: string) => string[]): void {
   const size = (id: string) => containers.sizes(containers.get(id));
   engine.register('container.create', async (job) => containers.create(job.args));
+  const summaries = new ContainerSummaries(containers.store, containers.attachments);
   engine.register('container.list', async (job) => {
     const list = listContainers(containers.store.list(), { ...job.args, imageIds, find: (ref) => containers.store.find(ref), attachments: containers.attachments });
-    const now = Date.now();
-    // Sizes walk the disk; without them the items are built synchronously, with no promise each.
-    if (!job.args.size) return list.map((c) => listItem(c, undefined, containers.attachments, now));
-    return Promise.all(list.map(async (c) => listItem(c, await size(c.id), containers.attachments, now)));
+    // Sizes walk the disk; without them the body is assembled synchronously from cached summaries.
+    if (!job.args.size) return summaries.encode(list);
+    return summaries.encode(list, await Promise.all(list.map((c) => size(c.id))));
   });
   engine.register('container.inspect', async (job) => {
     const c = containers.get(job.args.id);

@@ -157,9 +157,12 @@ export function humanDuration(ms: number): string {
   return `${Math.floor(hours / 24 / 365)} years`;
 }
 
-/** The human `Status` column of GET /containers/json. */
-export function describeState(s: ContainerState, now = Date.now()): string {
-  const since = (t: string) => humanDuration(Math.max(0, now - Date.parse(t)));
+/**
+ * The human `Status` column of GET /containers/json. `parse` reads the RFC 3339 times (the list
+ * passes one that remembers them: it describes every container on every request).
+ */
+export function describeState(s: ContainerState, now = Date.now(), parse: (time: string) => number = Date.parse): string {
+  const since = (t: string) => humanDuration(Math.max(0, now - parse(t)));
   if (s.Status === 'removing') return 'Removal In Progress';
   if (s.Restarting) return `Restarting (${s.ExitCode}) ${since(s.FinishedAt)} ago`;
   if (s.Running) {

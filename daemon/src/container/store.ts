@@ -20,6 +20,11 @@ export class ContainerStore {
   private readonly byName = new Map<string, string>();
   /** Ids reserved by creates under way (not yet in byId). */
   private readonly reserved = new Set<string>();
+  /**
+   * Saves per container: every change of a record that matters is saved, so the count tells views
+   * cached per container (the list of `docker ps`) when theirs went stale.
+   */
+  private readonly saves = new Map<string, number>();
 
   constructor(readonly root: string) {
     mkdirSync(root, { recursive: true, mode: 0o710 });
@@ -99,12 +104,14 @@ export class ContainerStore {
   }
 
   save(container: Container): void {
+    this.saves.set(container.id, (this.saves.get(container.id) ?? 0) + 1);
     writeFileAtomicSync(path.join(this.dir(container.id), RECORD_FILE), JSON.stringify(container.record));
   }
 
   /** Forgets the container and deletes its directory (the caller has released its rootfs). */
   remove(container: Container): void {
     this.byId.delete(container.id);
+    this.saves.delete(container.id);
     if (this.byName.get(container.record.Name) === container.id) this.byName.delete(container.record.Name);
     rmSync(this.dir(container.id), { recursive: true, force: true });
   }
@@ -123,6 +130,11 @@ export class ContainerStore {
       throw err;
     }
     this.byName.delete(old);
+  }
+
+  /** Grows with every save of the container's record. */
+  revision(container: Container): number {
+    return this.saves.get(container.id) ?? 0;
   }
 
   /** Full id, then name (with or without its slash), then a unique id prefix; dockerd's 404 otherwise. */

@@ -82,11 +82,17 @@ export function inspectContainer(c: Container, dir: string, logPath: string, siz
 /** dockerd's Command column: the entrypoint and arguments joined with spaces, unquoted. */
 export const commandLine = (c: Container): string => [c.record.Path, ...c.record.Args].join(' ');
 
-export function listItem(c: Container, size?: { rw: number; rootFs: number }, attachments?: ContainerAttachments, now = Date.now()): Record<string, unknown> {
+/**
+ * A list item's fields but State and Status, which are read live from the state (Status holds a
+ * duration): `before` comes ahead of them and `after` behind, in dockerd's order. They change only
+ * when the record is saved or the container's network changes, so the list caches them encoded
+ * (summaries.ts).
+ */
+export function summaryParts(c: Container, attachments?: ContainerAttachments): { before: Record<string, unknown>; after: Record<string, unknown> } {
   const r = c.record;
   // The settings are built once: Ports and Networks both come from them.
   const settings = attachments?.network ? attachments.networkSettings(r.ID) : undefined;
-  const item: Record<string, unknown> = {
+  const before = {
     Id: r.ID,
     Names: [r.Name],
     Image: r.Config.Image ?? '',
@@ -95,12 +101,18 @@ export function listItem(c: Container, size?: { rw: number; rootFs: number }, at
     Created: Math.floor(c.created / 1000),
     Ports: settings ? portSummaries(settings) : [],
     Labels: r.Config.Labels ?? {},
-    State: r.State.Status,
-    Status: describeState(r.State, now),
+  };
+  const after = {
     HostConfig: { NetworkMode: r.HostConfig.NetworkMode ?? 'default' },
     NetworkSettings: { Networks: settings ? settings.Networks : (networkSettings(c).Networks as Record<string, unknown>) },
     Mounts: attachments?.volumes ? attachments.mounts(r.ID) : mounts(c),
   };
+  return { before, after };
+}
+
+export function listItem(c: Container, size?: { rw: number; rootFs: number }, attachments?: ContainerAttachments, now = Date.now()): Record<string, unknown> {
+  const { before, after } = summaryParts(c, attachments);
+  const item: Record<string, unknown> = { ...before, State: c.record.State.Status, Status: describeState(c.record.State, now), ...after };
   if (size) {
     item.SizeRw = size.rw;
     item.SizeRootFs = size.rootFs;

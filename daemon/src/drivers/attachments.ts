@@ -2,7 +2,7 @@
 // verb per lifecycle step, so containers.ts needs one line per step:
 //   create  → attachments.register(…)        start → attachments.prepare(…) (before the OCI spec)
 //   exit    → attachments.release(id)        rm    → attachments.remove(id, removeVolumes)
-//   inspect → networkSettings(id), mounts(id) ps   → ports(id)
+//   inspect → networkSettings(id), mounts(id) ps   → ports(id), revision(id)
 // Either driver may be absent (networking unavailable on the host): then containers get a private
 // namespace with loopback only, and binds as the spec builder makes them.
 import type { NetworkDriver, NetworkSettings, EndpointRequest } from './network/network-driver';
@@ -86,6 +86,14 @@ export class ContainerAttachments {
 
   mounts(id: string): MountPoint[] {
     return this.volumes?.mounts(id) ?? [];
+  }
+
+  /**
+   * Grows whenever what networkSettings(id) answers may have changed. The mounts are fixed when
+   * the container is created, so only the network counts.
+   */
+  revision(id: string): number {
+    return this.network?.revision(id) ?? 0;
   }
 
   ports(id: string): PortSummary[] {

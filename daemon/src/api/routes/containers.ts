@@ -52,7 +52,7 @@ function simple(name: 'container.start' | 'container.pause' | 'container.unpause
 
 async function list(ctx: RequestContext): Promise<void> {
   const filters = parseFilters(ctx.string('filters') ?? null, LIST_FILTERS);
-  ctx.json(200, await ctx.engine.run('container.list', { all: ctx.bool('all'), limit: ctx.int('limit', -1), size: ctx.bool('size'), filters }, { hidden: true }));
+  ctx.encodedJson(200, await ctx.engine.run('container.list', { all: ctx.bool('all'), limit: ctx.int('limit', -1), size: ctx.bool('size'), filters }, { hidden: true }));
 }
 
 interface CreateBody extends ContainerConfig {

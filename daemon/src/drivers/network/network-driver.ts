@@ -129,6 +129,8 @@ export interface NetworkDriver {
   remove(containerId: string): Promise<void>;
   /** A container's NetworkSettings (empty addresses while it is not running). */
   settings(containerId: string): NetworkSettings;
+  /** A number that grows whenever the container's settings may have changed (views cached on it compare it). */
+  revision(containerId: string): number;
   /** docker network connect: live when the container runs, recorded for its next start otherwise. */
   connect(containerId: string, network: string, request: EndpointRequest): Promise<void>;
   disconnect(containerId: string, network: string, force: boolean): Promise<void>;

@@ -64,6 +64,14 @@ function readAll<T>(dir: string): T[] {
 
 export class NetworkStore {
   private readonly sandboxDir: string;
+  /**
+   * Every change of a sandbox or a network record goes through a save here, so a count of writes
+   * tells views cached per container (the list of `docker ps`) when theirs went stale: the stamp
+   * of a sandbox's last write, and of the last write of any network (their names and gateways).
+   */
+  private writes = 0;
+  private readonly sandboxWrites = new Map<string, number>();
+  private networkWrites = 0;
 
   constructor(readonly root: string) {
     this.sandboxDir = path.join(root, 'sandboxes');
@@ -79,18 +87,27 @@ export class NetworkStore {
   }
 
   saveNetwork(n: NetworkRecord): void {
+    this.networkWrites = ++this.writes;
     writeFileAtomicSync(path.join(this.root, `${n.Id}.json`), JSON.stringify(n, null, 1));
   }
 
   deleteNetwork(id: string): void {
+    this.networkWrites = ++this.writes;
     rmSync(path.join(this.root, `${id}.json`), { force: true });
   }
 
   saveSandbox(s: SandboxRecord, durable = true): void {
+    this.sandboxWrites.set(s.id, ++this.writes);
     writeFileAtomicSync(path.join(this.sandboxDir, `${s.id}.json`), JSON.stringify(s, null, 1), { durable });
   }
 
   deleteSandbox(id: string): void {
+    this.sandboxWrites.delete(id);
     rmSync(path.join(this.sandboxDir, `${id}.json`), { force: true });
+  }
+
+  /** Grows whenever the container's sandbox or any network record was written (see `writes`). */
+  revision(containerId: string): number {
+    return Math.max(this.sandboxWrites.get(containerId) ?? 0, this.networkWrites);
   }
 }
