@@ -18,7 +18,17 @@ interface Summary {
   head: Buffer;
   /** `,"HostConfig":…,"Mounts":[…]` without the closing brace, so sizes can follow. */
   tail: Buffer;
+  /** The State and Status fragment the whole item below was made with. */
+  live: string;
+  /** head, live, tail and the closing brace: the item as it is listed without sizes. */
+  item: Buffer;
 }
+
+const EMPTY = Buffer.alloc(0);
+const OPEN = Buffer.from('[');
+const COMMA = Buffer.from(',');
+const CLOSE_ITEM = Buffer.from('}');
+const CLOSE = Buffer.from(']\n');
 
 /** `"running","Status":` and so on: the State word and the key after it, per status. */
 const STATE_FRAGMENTS = new Map<ContainerStatus, string>(
@@ -46,6 +56,8 @@ export class ContainerSummaries {
   /** Weak: a removed container's summary goes with it. */
   private readonly cache = new WeakMap<Container, Summary>();
   private readonly times = new TimeCache();
+  /** The last body without sizes and the items it was assembled from: asked again, it is sent again. */
+  private last: { items: Buffer[]; body: Buffer } = { items: [], body: Buffer.from('[]\n') };
 
   constructor(private readonly store: ContainerStore, private readonly attachments: ContainerAttachments) {}
 
@@ -63,9 +75,17 @@ export class ContainerSummaries {
       network,
       head: Buffer.from(`${head.slice(0, -1)},"State":`),
       tail: Buffer.from(`,${tail.slice(1, -1)}`),
+      live: '',
+      item: EMPTY,
     };
     this.cache.set(c, summary);
     return summary;
+  }
+
+  /** `"exited","Status":"Exited (0) 2 hours ago"`: changes with the state, and with the clock. */
+  private live(c: Container, now: number): string {
+    const state = c.record.State;
+    return `${STATE_FRAGMENTS.get(state.Status) ?? `${quote(state.Status)},"Status":`}${quote(describeState(state, now, this.times.parse))}`;
   }
 
   /**
@@ -73,37 +93,33 @@ export class ContainerSummaries {
    * dockerd sends it; `sizes[i]` adds SizeRw and SizeRootFs to the i-th item.
    */
   encode(list: Container[], sizes?: ({ rw: number; rootFs: number } | undefined)[], now = Date.now()): Buffer {
-    // Two passes: the fragments and their length, then one buffer they are copied into.
-    const summaries: Summary[] = new Array(list.length);
-    const live: string[] = new Array(list.length);
-    let length = 3; // [ ] \n
+    const items: Buffer[] = new Array(list.length);
     for (let i = 0; i < list.length; i++) {
       const c = list[i]!;
-      const s = (summaries[i] = this.summary(c));
-      const state = c.record.State;
+      const s = this.summary(c);
+      const live = this.live(c, now);
       const size = sizes?.[i];
-      const text = `${STATE_FRAGMENTS.get(state.Status) ?? `${quote(state.Status)},"Status":`}${quote(describeState(state, now, this.times.parse))}`;
-      live[i] = text;
-      length += (i > 0 ? 1 : 0) + s.head.length + Buffer.byteLength(text) + s.tail.length + 1;
-      if (size) length += Buffer.byteLength(sizeFields(size)) - 1;
+      if (size) {
+        items[i] = Buffer.concat([s.head, Buffer.from(live), s.tail, Buffer.from(`,"SizeRw":${size.rw},"SizeRootFs":${size.rootFs}}`)]);
+        continue;
+      }
+      // A Status reads the same for seconds to hours: the whole item is kept until it changes.
+      if (live !== s.live) {
+        s.item = Buffer.concat([s.head, Buffer.from(live), s.tail, CLOSE_ITEM]);
+        s.live = live;
+      }
+      items[i] = s.item;
     }
-    const out = Buffer.allocUnsafe(length);
-    let at = 0;
-    out[at++] = 0x5b; // [
-    for (let i = 0; i < list.length; i++) {
-      if (i > 0) out[at++] = 0x2c; // ,
-      const s = summaries[i]!;
-      at += s.head.copy(out, at);
-      at += out.write(live[i]!, at);
-      at += s.tail.copy(out, at);
-      const size = sizes?.[i];
-      if (size) at += out.write(sizeFields(size), at);
-      else out[at++] = 0x7d; // }
+    // Copying a thousand items costs more than comparing them: an unchanged list is sent as it was.
+    if (!sizes && items.length === this.last.items.length && items.every((item, i) => item === this.last.items[i])) return this.last.body;
+    const chunks: Buffer[] = [OPEN];
+    for (let i = 0; i < items.length; i++) {
+      if (i > 0) chunks.push(COMMA);
+      chunks.push(items[i]!);
     }
-    out[at++] = 0x5d; // ]
-    out[at++] = 0x0a;
-    return out;
+    chunks.push(CLOSE);
+    const body = Buffer.concat(chunks);
+    if (!sizes) this.last = { items, body };
+    return body;
   }
 }
-
-const sizeFields = (size: { rw: number; rootFs: number }) => `,"SizeRw":${size.rw},"SizeRootFs":${size.rootFs}}`;
