@@ -5,7 +5,9 @@
 // imported by the reference tool from the same binary. Every container made here carries a label
 // naming this process, and each figure removes everything so labelled on both engines when done.
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
@@ -153,6 +155,61 @@ async function alternate(berth: Engine, ref: Engine | undefined, runs: number, w
 
 const joinNotes = (...notes: (string | undefined)[]) => notes.filter(Boolean).join(' ') || undefined;
 
+/**
+ * The OCI runtime's own share of a run or an exec, timed on berthd's own bundle of a running
+ * container: what no engine driving that runtime can go below. `runc create`, `start` and `delete`
+ * as three processes, as berthd and containerd run them, and `runc exec`.
+ */
+async function runtimeFloor(berthd: Engines['berthd'], containerId: string, kind: 'run' | 'exec', runs: number): Promise<{ ms: number; runtime: string }> {
+  const { stdout } = await run('docker', ['inspect', '--format', '{{.HostConfig.Runtime}}', containerId], { env: berthd.env });
+  const runtime = stdout.trim() === 'runc' || stdout.trim() === '' || stdout.trim() === 'default' ? 'runc' : stdout.trim();
+  const root = path.join(berthd.execRoot, 'runtime', runtime);
+  const samples: number[] = [];
+  if (kind === 'exec') {
+    for (let i = 0; i < runs; i++) samples.push(await timeMs(() => run(runtime, ['--root', root, 'exec', containerId, 'true'])));
+    return { ms: median(samples), runtime };
+  }
+  const spec = JSON.parse(readFileSync(path.join(berthd.dataRoot, 'containers', containerId, 'bundle', 'config.json'), 'utf8')) as {
+    process: { args: string[] }; linux: { cgroupsPath?: string; namespaces: { type: string; path?: string }[] }; mounts: { source?: string }[];
+  };
+  spec.process.args = ['true'];
+  // A namespace of its own, as a --network none container gets; the container's files are not needed.
+  spec.linux.namespaces = spec.linux.namespaces.map((n) => (n.type === 'network' ? { type: 'network' } : n));
+  spec.mounts = spec.mounts.filter((m) => !m.source?.startsWith(path.join(berthd.dataRoot, 'containers')));
+  const bundle = mkdtempSync(path.join(tmpdir(), 'berth-bench-bundle-'));
+  try {
+    for (let i = 0; i < runs; i++) {
+      const id = `berth-bench-floor-${process.pid}-${i}`;
+      spec.linux.cgroupsPath = `/berth/${id}`;
+      writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec));
+      samples.push(await timeMs(async () => {
+        // The created container holds the stdio it was given: none, or create's pipes never close.
+        await runQuiet(runtime, ['--root', root, 'create', '--bundle', bundle, id]);
+        await runQuiet(runtime, ['--root', root, 'start', id]);
+        await runQuiet(runtime, ['--root', root, 'delete', '--force', id]);
+      }));
+    }
+  } finally {
+    rmSync(bundle, { recursive: true, force: true });
+  }
+  return { ms: median(samples), runtime };
+}
+
+/** Runs a command with no stdio; rejects unless it exits 0. */
+function runQuiet(file: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: 'ignore' });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${file} ${args.join(' ')} exited with ${code}`))));
+  });
+}
+
+/** "runc alone: 40 ms (0.23× dockerd)": the runtime floor, as a share of the baseline's figure. */
+function floorNote(floor: { ms: number; runtime: string }, what: string, baseline: number | undefined): string {
+  const share = baseline ? ` = ${(floor.ms / baseline).toFixed(2)}× dockerd` : '';
+  return `(${floor.runtime} ${what} alone: ${floor.ms.toFixed(1)} ms${share})`;
+}
+
 async function timeMs(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
   await fn();
@@ -275,7 +332,9 @@ export const containerFigures: Figure[] = [
       const note = await neighbours();
       return withCleanup([berth, ref], async () => {
         const m = await alternate(berth, ref, 15, 2, (e) => timeMs(() => docker(e, ['run', '--rm', ...benchArgs, e.image, 'true'])));
-        return { ...m, note: joinNotes(m.note, note) };
+        const [sleeper] = await sleepers(berth, 1);
+        const floor = await runtimeFloor(engines.berthd, sleeper!, 'run', 7);
+        return { ...m, note: joinNotes(m.note, floorNote(floor, 'create + start + delete', m.baseline), note) };
       });
     },
   },
@@ -292,7 +351,8 @@ export const containerFigures: Figure[] = [
         const target = (e: Engine) => (e === berth ? b! : r!);
         const note = await neighbours();
         const m = await alternate(berth, ref, 15, 2, (e) => timeMs(() => docker(e, ['exec', target(e), 'true'])));
-        return { ...m, note: joinNotes(m.note, note) };
+        const floor = await runtimeFloor(engines.berthd, b!, 'exec', 7);
+        return { ...m, note: joinNotes(m.note, floorNote(floor, 'exec', m.baseline), note) };
       });
     },
   },

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +79,9 @@ int set_cloexec(int fd)
 	return fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
 }
 
+/* Atomic against a crash of the shim or of berthd reading it (write a temporary file, rename it
+ * over the target), not synced: the state dir is in the exec root, runtime state that a reboot
+ * (the only event an fsync would guard against) makes meaningless anyway. */
 int write_file_atomic(const char *path, const char *data, size_t len)
 {
 	char tmp[4096];
@@ -89,7 +91,7 @@ int write_file_atomic(const char *path, const char *data, size_t len)
 	}
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) return -1;
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (write_all(fd, data, len) < 0) {
 		int err = errno;
 		close(fd);
 		unlink(tmp);
@@ -101,14 +103,6 @@ int write_file_atomic(const char *path, const char *data, size_t len)
 		unlink(tmp);
 		errno = err;
 		return -1;
-	}
-	/* The rename is durable only once the directory is synced. */
-	char dir[4096];
-	snprintf(dir, sizeof dir, "%s", path);
-	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
 	}
 	return 0;
 }

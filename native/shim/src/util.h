@@ -22,7 +22,7 @@ int set_nonblock(int fd);
 int listen_unix(const char *path);
 int set_cloexec(int fd);
 
-/* Writes path atomically: path.tmp, fsync, rename, fsync of the directory. 0 or -1 (errno). */
+/* Writes path atomically (path.tmp, then rename), unsynced: exec-root state. 0 or -1 (errno). */
 int write_file_atomic(const char *path, const char *data, size_t len);
 
 /* Formats ts as RFC 3339 with nanoseconds in UTC, always RFC3339NANO_LEN characters plus a NUL. */

@@ -68,7 +68,9 @@ interface TaskRecord {
   stdin: boolean;
 }
 
-const writeJsonAtomic = (file: string, value: unknown): Promise<void> => writeFileAtomic(file, JSON.stringify(value));
+// Task records live in the exec root: runtime state, meaningless after a reboot (the one event an
+// fsync guards against), so atomic against a crash of berthd but not synced.
+const writeJsonAtomic = (file: string, value: unknown): Promise<void> => writeFileAtomic(file, JSON.stringify(value), { durable: false });
 
 async function readExit(stateDir: string): Promise<ExitStatus | undefined> {
   try {
@@ -90,6 +92,8 @@ async function within(p: Promise<unknown>, ms: number): Promise<void> {
  * init, which reaps when it will), so a caller that deletes sees no shim left. */
 async function shimGone(pid: number, stateDir: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  // A shim that has closed its sockets is a millisecond from gone: look again soon, then less often.
+  let pause = 1;
   while (pid > 0 && Date.now() < deadline) {
     let stat: string;
     let cmdline: string;
@@ -100,7 +104,8 @@ async function shimGone(pid: number, stateDir: string, timeoutMs = 10_000): Prom
     }
     const state = stat[stat.lastIndexOf(')') + 2];
     if (state === 'Z' || state === 'X' || !cmdline.includes(stateDir)) return;
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, pause));
+    pause = Math.min(pause * 2, 10);
   }
 }
 
