@@ -309,7 +309,7 @@ async function createMany(engine: Engine, count: number): Promise<void> {
 async function listMs(engine: Engine, runs: number): Promise<{ ms: number; listed: number }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   try {
-    let body = Buffer.alloc(0);
+    let body: Buffer = Buffer.alloc(0);
     const ms = await medianMs(async () => {
       const res = await api(engine, 'GET', '/containers/json?all=1', undefined, agent);
       if (res.status !== 200) throw new Error(`${engine.name}: GET /containers/json answered ${res.status}`);
