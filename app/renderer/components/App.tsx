@@ -3,6 +3,7 @@ import { useEffect } from 'react';
 import type { Theme } from '../../shared/views.js';
 import { berth } from '../berth.js';
 import { ActivityView } from './ActivityView.js';
+import { BuildView } from './BuildView.js';
 import { ContainerDetail } from './ContainerDetail.js';
 import { ContainersView } from './ContainersView.js';
 import { ImageDetail } from './ImageDetail.js';
@@ -22,7 +23,8 @@ export function App() {
         {view.name === 'containers' ? <ContainersView /> : null}
         {view.name === 'container' ? <ContainerDetail id={view.id} tab={view.tab} /> : null}
         {view.name === 'images' ? <ImagesView /> : null}
-        {view.name === 'image' ? <ImageDetail reference={view.reference} /> : null}
+        {view.name === 'image' ? <ImageDetail reference={view.reference} fromBuild={view.fromBuild} /> : null}
+        {view.name === 'build' ? <BuildView /> : null}
         {view.name === 'volumes' ? <VolumesView /> : null}
         {view.name === 'networks' ? <NetworksView /> : null}
         {view.name === 'activity' ? <ActivityView /> : null}
@@ -53,7 +55,7 @@ function Sidebar() {
   const activeJobs = useApp((s) => s.jobs.filter((j) => j.state === 'running' || j.state === 'queued').length);
   const engine = useApp((s) => s.engine);
   const theme = useApp((s) => s.settings.theme);
-  const current = view.name === 'container' ? 'containers' : view.name === 'image' ? 'images' : view.name;
+  const current = view.name === 'container' ? 'containers' : view.name === 'image' || view.name === 'build' ? 'images' : view.name;
   const item = (name: 'containers' | 'images' | 'volumes' | 'networks' | 'activity', label: string, count: number) => (
     <button className={`nav-item ${current === name ? 'active' : ''}`} aria-current={current === name ? 'page' : undefined} onClick={() => show({ name })}>
       <span>{label}</span>

@@ -9,7 +9,8 @@ import { useApp } from './store-context.js';
 
 const PAGE = 500;
 
-export function ImageDetail({ reference }: { reference: string }) {
+/** `fromBuild`: opened at the end of a build, so going back returns to its log. */
+export function ImageDetail({ reference, fromBuild = false }: { reference: string; fromBuild?: boolean }) {
   const show = useApp((s) => s.show);
   const [detail, setDetail] = useState<ImageDetailView | null>(null);
   const [error, setError] = useState('');
@@ -27,7 +28,9 @@ export function ImageDetail({ reference }: { reference: string }) {
   return (
     <section className="view detail" aria-label={`Image ${reference}`}>
       <header className="view-header">
-        <button className="link back" onClick={() => show({ name: 'images' })} aria-label="Back to images">←</button>
+        {fromBuild
+          ? <button className="link back" onClick={() => show({ name: 'build' })} aria-label="Back to the build">←</button>
+          : <button className="link back" onClick={() => show({ name: 'images' })} aria-label="Back to images">←</button>}
         <h1>{reference}</h1>
         {detail ? <span className="muted ellipsis">{shortId(detail.id)} · {formatBytes(detail.size)} · {detail.os}/{detail.arch}{detail.cmd ? ` · ${detail.cmd.join(' ')}` : ''}</span> : null}
         <span className="spacer" />

@@ -1,4 +1,4 @@
-// Images: the list with sizes and usage, pull by reference, remove.
+// Images: the list with sizes and usage, pull by reference, build from a folder, remove.
 import { useMemo, useState } from 'react';
 import type { PullProgress } from '../../shared/views.js';
 import { berth } from '../berth.js';
@@ -42,6 +42,7 @@ export function ImagesView() {
           if (!window.confirm('Remove every dangling image (untagged and unused)?')) return;
           berth().images.prune({ all: false }).then((bytes) => notify('info', `Pruned dangling images: ${formatBytes(bytes)} reclaimed`), (e: Error) => notify('error', `Prune failed: ${e.message}`));
         }}>Prune</button>
+        <button className="primary" onClick={() => show({ name: 'build' })}>Build…</button>
         <form className="pull" onSubmit={(e) => { e.preventDefault(); void pull(); }}>
           <input type="text" placeholder="image:tag to pull" value={reference} onChange={(e) => setReference(e.target.value)} aria-label="Image to pull" />
           <button type="submit" disabled={!reference.trim()}>Pull</button>

@@ -2,10 +2,8 @@
 // the main process. Keystrokes go to main as terminals:input; output comes back on
 // terminals:data; the fit addon sizes the terminal to the panel and each size change is sent on.
 import { useEffect, useRef, useState } from 'react';
-import { Terminal } from '@xterm/xterm';
-import { FitAddon } from '@xterm/addon-fit';
-import '@xterm/xterm/css/xterm.css';
 import { berth } from '../berth.js';
+import { createXterm } from './xterm.js';
 
 export type TerminalMode = 'exec' | 'attach';
 
@@ -18,19 +16,8 @@ export function TerminalPanel({ containerId, running, mode = 'exec', hidden = fa
   useEffect(() => {
     if (!running || !host.current) return;
     const api = berth();
-    const dark = document.documentElement.dataset.theme === 'dark';
-    const term = new Terminal({
-      cursorBlink: true,
-      fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, monospace',
-      fontSize: 13,
-      theme: dark ? { background: '#0f1115', foreground: '#e6e6e6' } : { background: '#fbfbfc', foreground: '#1d1f24', cursor: '#1d1f24', selectionBackground: '#c9d7f2' },
-    });
-    const fit = new FitAddon();
-    term.loadAddon(fit);
-    term.open(host.current);
-    fit.fit();
-    // The tests (and curious people) can read the screen buffer from the element.
-    (host.current as HTMLDivElement & { terminal?: Terminal }).terminal = term;
+    const xterm = createXterm(host.current, { cursorBlink: true });
+    const term = xterm.term;
     let sessionId: string | undefined;
     let disposed = false;
     const early: { sessionId: string; data: string }[] = [];
@@ -57,15 +44,12 @@ export function TerminalPanel({ containerId, running, mode = 'exec', hidden = fa
     });
     const input = term.onData((data) => { if (sessionId) void api.terminals.input(sessionId, data); });
     const resize = term.onResize(({ cols, rows }) => { if (sessionId) void api.terminals.resize(sessionId, cols, rows).catch(() => undefined); });
-    const observer = new ResizeObserver(() => { try { fit.fit(); } catch { /* hidden panel */ } });
-    observer.observe(host.current);
     return () => {
       disposed = true;
-      observer.disconnect();
       input.dispose(); resize.dispose();
       offData(); offExit();
       if (sessionId) void api.terminals.close(sessionId);
-      term.dispose();
+      xterm.dispose();
     };
   }, [containerId, running, attempt, mode]);
 
