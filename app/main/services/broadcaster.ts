@@ -27,3 +27,20 @@ export function coalesce(fn: () => void, ms = 16): () => void {
     }, ms);
   };
 }
+
+/**
+ * Coalesces the calls made in one turn of the event loop into one call at its end (setImmediate
+ * runs once the I/O callbacks and promise jobs of the turn are done): a burst parsed from one
+ * chunk of the events stream goes out together, and a single change goes out without a timer.
+ */
+export function coalesceTurn(fn: () => void): () => void {
+  let queued = false;
+  return () => {
+    if (queued) return;
+    queued = true;
+    setImmediate(() => {
+      queued = false;
+      fn();
+    });
+  };
+}

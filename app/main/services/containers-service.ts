@@ -1,13 +1,15 @@
 // Keeps the container list current from /events: a full list on (re)connect, then each
-// container event refreshes only the container it names. Changes go out as deltas (upserted
-// rows, removed ids), coalesced per tick, so a 1000-container list costs one row per event.
+// container event updates only the container it names: at once from what the event says, then
+// from the engine's answer for that one container. Changes go out as deltas (upserted rows,
+// removed ids), coalesced per turn of the event loop, so a 1000-container list costs one row per
+// event and a single event goes out without waiting on a timer.
 import type { ContainerView, RunOptions } from '../../shared/views.js';
 import type { ContainerInspect, ContainerSummary, EngineClient, EventMessage } from '../engine/engine-client.js';
 import { EngineError } from '../engine/engine-error.js';
-import { coalesce, type Emit } from './broadcaster.js';
+import { coalesce, coalesceTurn, type Emit } from './broadcaster.js';
 import type { EngineService } from './engine-service.js';
 import { createBody } from './run-options.js';
-import { containerView } from './views.js';
+import { containerView, sameView } from './views.js';
 
 /** The state a container is in once the engine has applied an event's action. */
 const stateAfter: Record<string, string> = {
@@ -16,18 +18,23 @@ const stateAfter: Record<string, string> = {
 
 /** Inspects in flight at once while filling in start times after a full list. */
 const INSPECT_CONCURRENCY = 4;
+/** How long start times filled in after a full list gather before they are sent. */
+const FILL_BATCH_MS = 100;
 
 export class ContainersService {
   private readonly byId = new Map<string, ContainerView>();
   private readonly refreshing = new Map<string, { dirty: boolean; expected?: string }>();
+  /** Sends what changed at the end of this turn: for changes someone is waiting to see. */
   private readonly publish: () => void;
+  /** Sends what changed a little later, in batches: for filling in start times in the background. */
+  private readonly publishSoon: () => void;
   private pending = { reset: false, upsert: new Set<string>(), remove: new Set<string>() };
   private generation = 0;
 
   constructor(private readonly engine: EngineService, emit: Emit) {
-    // A few milliseconds gather a burst (compose up, a resync) without delaying a single change.
-    this.publish = coalesce(() => {
+    const flush = (): void => {
       const { reset, upsert, remove } = this.pending;
+      if (!reset && upsert.size === 0 && remove.size === 0) return;
       this.pending = { reset: false, upsert: new Set(), remove: new Set() };
       if (reset) {
         emit('containers:changed', { reset: this.list(), upsert: [], remove: [] });
@@ -35,7 +42,11 @@ export class ContainersService {
       }
       const rows = [...upsert].map((id) => this.byId.get(id)).filter((c): c is ContainerView => c !== undefined);
       emit('containers:changed', { upsert: rows, remove: [...remove].filter((id) => !this.byId.has(id)) });
-    }, 4);
+    };
+    this.publish = coalesceTurn(flush);
+    // A thousand inspects answered one by one would be a thousand messages and renders in the
+    // window while it paints its first list.
+    this.publishSoon = coalesce(flush, FILL_BATCH_MS);
     engine.subscribe({
       reset: () => {
         this.generation++;
@@ -54,11 +65,13 @@ export class ContainersService {
     return [...this.byId.values()].sort((a, b) => b.created - a.created || a.name.localeCompare(b.name));
   }
 
-  private set(view: ContainerView): void {
+  private set(view: ContainerView, background = false): void {
+    if (sameView(view, this.byId.get(view.id))) return;
     this.byId.set(view.id, view);
     this.pending.upsert.add(view.id);
     this.pending.remove.delete(view.id);
-    this.publish();
+    if (background) this.publishSoon();
+    else this.publish();
   }
 
   private delete(id: string): void {
@@ -86,7 +99,7 @@ export class ContainersService {
         if (this.refreshing.has(id)) continue; // an event is refreshing it already
         const inspect = await client.inspectContainer(id).catch(() => undefined);
         const current = this.byId.get(id);
-        if (inspect && current && !this.refreshing.has(id)) this.set(withTimes(current, inspect));
+        if (inspect && current && !this.refreshing.has(id)) this.set(withTimes(current, inspect), true);
       }
     };
     await Promise.all(Array.from({ length: INSPECT_CONCURRENCY }, worker));
@@ -120,6 +133,9 @@ export class ContainersService {
         ...(action === 'die' ? { exitCode, finishedAt: event.time ? new Date(event.time * 1000).toISOString() : current.finishedAt } : {}),
       });
     }
+    // A rename changes nothing but the name, which the event carries: no need to ask the engine,
+    // unless an answer is on its way that may predate the rename (then it is asked again below).
+    if (action === 'rename' && current && renamed && !this.refreshing.has(id)) return;
     const running = this.refreshing.get(id);
     if (running) {
       running.dirty = true;

@@ -20,6 +20,12 @@ export class EngineService {
   private current?: { client: EngineClient; watcher: EventsWatcher };
   private readonly listeners = new Set<EngineListener>();
   private state: EngineStatus = { connection: 'connecting', endpoint: '', jobs: false };
+  /**
+   * Told of every event as it arrives from the engine, before any service handles it, with the
+   * time it arrived (performance.timeOrigin + performance.now(), ms); `berth web` sets it under
+   * BERTH_TRACE_EVENTS so the bench can time an event from its arrival to the row in the window.
+   */
+  traceEvent?: (event: EventMessage, receivedAt: number) => void;
 
   constructor(private readonly emit: Emit) {}
 
@@ -38,8 +44,11 @@ export class EngineService {
     const watcher = new EventsWatcher(client, {
       onConnected: () => void this.onConnected(client),
       onEvent: (event) => {
+        const receivedAt = this.traceEvent ? performance.timeOrigin + performance.now() : 0;
         for (const l of this.listeners) l.event?.(event, client);
         if (event.Type === 'container' || event.Type === 'image') this.refreshCountsSoon(client);
+        // Reported after the listeners ran, so writing the trace does not delay them.
+        this.traceEvent?.(event, receivedAt);
       },
       onDisconnected: (error) => {
         // The engine may have restarted with another version: negotiate again next time.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { containerView, imageView } from './views.js';
+import { containerView, imageView, sameView } from './views.js';
 import { LineSplitter, sinceTimestamp } from './logs-service.js';
 import { statsSample } from './stats-service.js';
 
@@ -19,6 +19,19 @@ describe('containerView', () => {
       { containerPort: 53, protocol: 'udp', hostIp: undefined, hostPort: undefined },
       { containerPort: 80, protocol: 'tcp', hostIp: '0.0.0.0', hostPort: 8080 },
     ]);
+  });
+
+  it('tells an engine answer that changes nothing from one that changes a row', () => {
+    const summary = { Id: 'abc', Names: ['/web'], Image: 'nginx', State: 'running' as const, Status: 'Up 2 minutes', Created: 5, Ports: [{ PrivatePort: 80, PublicPort: 8080, Type: 'tcp' as const }] };
+    const v = containerView(summary);
+    expect(sameView(v, containerView(summary))).toBe(true);
+    // A key holding undefined is the same as no key: JSON drops both on the way to the window.
+    expect(sameView({ ...v, startedAt: undefined }, v)).toBe(true);
+    expect(sameView(v, containerView({ ...summary, Status: 'Up 3 minutes' }))).toBe(false);
+    expect(sameView(v, containerView({ ...summary, Ports: [{ PrivatePort: 80, PublicPort: 8081, Type: 'tcp' }] }))).toBe(false);
+    expect(sameView(v, { ...v, labels: { a: '1' } })).toBe(false);
+    expect(sameView(v, undefined)).toBe(false);
+    expect(sameView([1], { 0: 1 })).toBe(false);
   });
 
   it('drops the <none> placeholders of dangling images', () => {

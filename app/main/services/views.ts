@@ -23,6 +23,21 @@ export function containerView(c: ContainerSummary): ContainerView {
   };
 }
 
+/**
+ * Whether two views show the same thing (plain JSON values compared deeply), so an engine answer
+ * that changes nothing is not sent to the windows and no row re-renders for it.
+ */
+export function sameView(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  // Keys whose value is undefined are as good as absent (JSON drops them on the way to the window).
+  const keys = (o: object) => Object.keys(o).filter((k) => (o as Record<string, unknown>)[k] !== undefined);
+  const ka = keys(a);
+  if (ka.length !== keys(b).length) return false;
+  return ka.every((k) => sameView((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
 /** dockerd lists a published port once per address family (0.0.0.0 and ::); show it once. */
 function dedupePorts(ports: PortView[]): PortView[] {
   const seen = new Set<string>();

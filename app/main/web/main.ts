@@ -39,6 +39,11 @@ async function main(): Promise<void> {
     settingsFile: values.engine === undefined ? path.join(configHome, 'berth', 'settings.json') : undefined,
     endpoint: values.engine,
   });
+  // For the bench: one line per engine event with the engine's stamp and the moment it reached this
+  // process (ms since 1970, fractional).
+  if (process.env.BERTH_TRACE_EVENTS) {
+    services.engine.traceEvent = (e, at) => process.stderr.write(`berth web: event ${e.Type} ${e.Action} ${e.Actor?.ID ?? '-'} stamped ${((e.timeNano ?? 0) / 1e6).toFixed(3)} received ${at.toFixed(3)}\n`);
+  }
   services.start();
   const server = await startWebServer({ services, staticDir, port });
   console.log(server.url);

@@ -1,5 +1,5 @@
 // The container list: grouped by compose project, virtualised, with the common actions per row.
-import { useMemo, useState } from 'react';
+import { memo, useMemo, useState } from 'react';
 import type { ContainerView } from '../../shared/views.js';
 import { berth } from '../berth.js';
 import { containerRows, portLabel, portUrl, statusLine, type ContainerRow } from '../stores/container-rows.js';
@@ -45,29 +45,35 @@ export function ContainersView() {
       {rows.length === 0 ? (
         <p className="empty">{containers.length === 0 ? 'No containers yet. Run one with the docker CLI and it appears here.' : 'No container matches the filter.'}</p>
       ) : (
-        <VirtualList count={rows.length} rowHeight={ROW_HEIGHT} itemKey={(i) => rows[i]!.key} renderRow={(i) => <Row row={rows[i]!} now={now} />} label="Container list" />
+        <VirtualList count={rows.length} rowHeight={ROW_HEIGHT} itemKey={(i) => rows[i]!.key} renderRow={(i) => rowView(rows[i]!, now)} label="Container list" />
       )}
     </section>
   );
 }
 
-function Row({ row, now }: { row: ContainerRow; now: number }) {
-  const toggleGroup = useApp((s) => s.toggleGroup);
-  const collapsed = useApp((s) => s.collapsed);
-  if (row.kind === 'group') {
-    const open = !collapsed.has(row.project);
-    return (
-      <button className="group-row" onClick={() => toggleGroup(row.project)} aria-expanded={open}>
-        <span className="chevron">{open ? '▾' : '▸'}</span>
-        <strong>{row.project}</strong>
-        <span className="muted">{row.running}/{row.total} running</span>
-      </button>
-    );
-  }
-  return <ContainerRowView c={row.container} now={now} />;
+/**
+ * A row's component gets only the values it shows, and both kinds are memoised: a change to one
+ * container (a new object in the store) re-renders that row alone, not every row in view.
+ */
+function rowView(row: ContainerRow, now: number) {
+  return row.kind === 'group'
+    ? <GroupRow project={row.project} running={row.running} total={row.total} />
+    : <ContainerRowView c={row.container} now={now} />;
 }
 
-function ContainerRowView({ c, now }: { c: ContainerView; now: number }) {
+const GroupRow = memo(function GroupRow({ project, running, total }: { project: string; running: number; total: number }) {
+  const toggleGroup = useApp((s) => s.toggleGroup);
+  const open = useApp((s) => !s.collapsed.has(project));
+  return (
+    <button className="group-row" onClick={() => toggleGroup(project)} aria-expanded={open}>
+      <span className="chevron">{open ? '▾' : '▸'}</span>
+      <strong>{project}</strong>
+      <span className="muted">{running}/{total} running</span>
+    </button>
+  );
+});
+
+const ContainerRowView = memo(function ContainerRowView({ c, now }: { c: ContainerView; now: number }) {
   const show = useApp((s) => s.show);
   const busy = useApp((s) => s.busy.has(c.id));
   const ticked = useApp((s) => s.selected.has(c.id));
@@ -111,8 +117,7 @@ function ContainerRowView({ c, now }: { c: ContainerView; now: number }) {
       </span>
     </div>
   );
-}
-
+});
 
 /** Start, stop, restart or remove every ticked container; each failure is reported on its own. */
 function BulkBar() {

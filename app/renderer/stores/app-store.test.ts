@@ -53,4 +53,40 @@ describe('applyContainersChange', () => {
     const list = [c('a', 1)];
     expect(applyContainersChange(list, { upsert: [], remove: [] })).toBe(list);
   });
+
+  it('moves a renamed row to its place among rows created in the same second and keeps the other rows as they were', () => {
+    const list = applyContainersChange([], { reset: [c('b', 7), c('d', 7), c('f', 7), c('old', 3)], upsert: [], remove: [] });
+    const renamed = { ...list[0]!, name: 'e' };
+    const next = applyContainersChange(list, { upsert: [renamed], remove: [] });
+    expect(next.map((x) => x.name)).toEqual(['d', 'e', 'f', 'old']);
+    expect(next[1]).toBe(renamed);
+    // Rows the change did not name are the same objects, so their memoised components skip rendering.
+    for (const row of [next[0], next[2], next[3]]) expect(list).toContain(row);
+  });
+
+  it('gives the order a full sort would give after any sequence of changes', () => {
+    // A small deterministic generator, so a failure can be replayed.
+    let seed = 42;
+    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    let list: ContainerView[] = [];
+    const all = new Map<string, ContainerView>();
+    for (let step = 0; step < 300; step++) {
+      const upsert: ContainerView[] = [];
+      const remove: string[] = [];
+      for (let k = random(4); k >= 0; k--) {
+        const id = `c${random(40)}`;
+        if (random(5) === 0 && all.has(id)) {
+          remove.push(id);
+          all.delete(id);
+        } else if (!remove.includes(id) && !upsert.some((u) => u.id === id)) {
+          const row = { ...c(id, random(3)), name: `n${random(10)}-${id}` };
+          upsert.push(row);
+          all.set(id, row);
+        }
+      }
+      list = applyContainersChange(list, { upsert, remove });
+      const sorted = [...all.values()].sort((a, b) => b.created - a.created || a.name.localeCompare(b.name));
+      expect(list.map((x) => x.id)).toEqual(sorted.map((x) => x.id));
+    }
+  });
 });

@@ -29,6 +29,17 @@ describe('containerRows', () => {
     expect(containerRows(list, 'EXITED').filter((r) => r.kind === 'container').map((r) => r.kind === 'container' && r.container.name)).toEqual(['db']);
     expect(containerRows(list, 'nothing-like-this')).toEqual([]);
   });
+
+  it('matches a row that an update replaced by what it shows now, not by what it showed before', () => {
+    const before = c('alpha', { id: 'f'.repeat(64) });
+    expect(containerRows([before], 'alpha')).toHaveLength(1);
+    const after = { ...before, name: 'omega', state: 'exited' as const };
+    expect(containerRows([after], 'alpha')).toEqual([]);
+    expect(containerRows([after], 'OMEGA').map((r) => r.key)).toEqual([after.id]);
+    expect(containerRows([after], 'exited')).toHaveLength(1);
+    // A filter never matches across two fields ("omega" then the image "busybox:ref").
+    expect(containerRows([after], 'omegabusybox')).toEqual([]);
+  });
 });
 
 describe('ports', () => {

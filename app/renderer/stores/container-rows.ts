@@ -6,11 +6,30 @@ export type ContainerRow =
   | { kind: 'group'; key: string; project: string; total: number; running: number }
   | { kind: 'container'; key: string; container: ContainerView };
 
+/**
+ * What a filter is matched against, lower-cased once per row object: rows are replaced, never
+ * changed, so an update recomputes only the row it brings while the filter runs over them all.
+ */
+const haystacks = new WeakMap<ContainerView, string>();
+
+function haystack(c: ContainerView): string {
+  let text = haystacks.get(c);
+  if (text === undefined) {
+    // NUL never occurs in a filter typed in a search box, so no match spans two fields.
+    text = [c.name, c.image, c.id.slice(0, 12), c.state, c.project ?? '', ...c.ports.map((p) => String(p.hostPort ?? p.containerPort))]
+      .join('\0').toLowerCase();
+    haystacks.set(c, text);
+  }
+  return text;
+}
+
+/** Whether a row matches a filter: a case-insensitive substring of one of the fields shown. */
 export function matches(c: ContainerView, filter: string): boolean {
-  const f = filter.trim().toLowerCase();
-  if (!f) return true;
-  return [c.name, c.image, c.id.slice(0, 12), c.state, c.project ?? '', ...c.ports.map((p) => String(p.hostPort ?? p.containerPort))]
-    .some((s) => s.toLowerCase().includes(f));
+  return matchesLowered(c, filter.trim().toLowerCase());
+}
+
+function matchesLowered(c: ContainerView, f: string): boolean {
+  return !f || haystack(c).includes(f);
 }
 
 /**
@@ -20,8 +39,9 @@ export function matches(c: ContainerView, filter: string): boolean {
 export function containerRows(containers: ContainerView[], filter: string, collapsed: ReadonlySet<string> = new Set()): ContainerRow[] {
   const rows: ContainerRow[] = [];
   const projects = new Map<string, ContainerView[]>();
+  const f = filter.trim().toLowerCase();
   for (const c of containers) {
-    if (!matches(c, filter)) continue;
+    if (!matchesLowered(c, f)) continue;
     if (c.project) {
       const list = projects.get(c.project) ?? [];
       list.push(c);

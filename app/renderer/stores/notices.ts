@@ -9,16 +9,14 @@ const LONG_JOB_MS = 5000;
 
 export function containerNotices(before: ContainerView[], change: ContainersChange): string[] {
   if (change.reset) return [];
+  // Most changes are not deaths: look at the rows before only for the ones that may be.
+  const died = change.upsert.filter((c) => (c.state === 'exited' || c.state === 'dead') && c.exitCode !== undefined && !STOPPED.has(c.exitCode));
+  if (died.length === 0) return [];
   const was = new Map(before.map((c) => [c.id, c]));
-  const notices: string[] = [];
-  for (const c of change.upsert) {
+  return died.filter((c) => {
     const prev = was.get(c.id);
-    if (prev && (prev.state === 'running' || prev.state === 'restarting') && (c.state === 'exited' || c.state === 'dead')
-      && c.exitCode !== undefined && !STOPPED.has(c.exitCode)) {
-      notices.push(`${c.name} died with exit code ${c.exitCode}`);
-    }
-  }
-  return notices;
+    return prev && (prev.state === 'running' || prev.state === 'restarting');
+  }).map((c) => `${c.name} died with exit code ${c.exitCode}`);
 }
 
 export function jobNotice(before: JobView | undefined, job: JobView): { kind: 'error' | 'info'; text: string } | undefined {
