@@ -2,11 +2,12 @@
 // what the person chose (view, selection, filter). One zustand store; components select slices.
 import { create } from 'zustand';
 import { containerNotices, jobNotice } from './notices.js';
+import { appendBuildOutput, builtReference, endedBuild, startedBuild, buildsBusy, withoutBuildSteps, type BuildRun } from './builds.js';
 import type { BerthApi } from '../../shared/api.js';
-import type { ContainersChange, ContainerView, EngineStatus, ImageView, JobView, NetworkView, PullProgress, Settings, VolumeView } from '../../shared/views.js';
+import type { BuildRequest, ContainersChange, ContainerView, EngineStatus, ImageView, JobView, NetworkView, PullProgress, Settings, VolumeView } from '../../shared/views.js';
 
 export type View =
-  | { name: 'containers' } | { name: 'container'; id: string; tab: DetailTab } | { name: 'images' } | { name: 'image'; reference: string }
+  | { name: 'containers' } | { name: 'container'; id: string; tab: DetailTab } | { name: 'images' } | { name: 'image'; reference: string; fromBuild?: boolean } | { name: 'build' }
   | { name: 'volumes' } | { name: 'networks' } | { name: 'activity' } | { name: 'settings' };
 export type DetailTab = 'logs' | 'terminal' | 'attach' | 'inspect' | 'stats' | 'files';
 
@@ -20,6 +21,9 @@ export interface AppState {
   /** Pulls started from the app, by reference, while they run and briefly after. */
   pulls: Record<string, PullProgress>;
   jobs: JobView[];
+  /** Builds started from this window, by id; `currentBuild` is the one the build view shows. */
+  builds: Record<string, BuildRun>;
+  currentBuild?: string;
   engine: EngineStatus;
   settings: Settings;
   view: View;
@@ -42,6 +46,8 @@ export interface AppActions {
   toggleSelected(id: string): void;
   setSelected(ids: Iterable<string>): void;
   receiveJob(job: JobView): void;
+  /** start() answered: the build view follows this build from now on. */
+  buildStarted(id: string, request: BuildRequest): void;
 }
 
 export type AppStore = ReturnType<typeof createAppStore>;
@@ -57,6 +63,7 @@ export function createAppStore() {
     networks: [],
     pulls: {},
     jobs: [],
+    builds: {},
     engine: { connection: 'connecting', endpoint: '', jobs: false },
     settings: { theme: 'system', endpoint: '' },
     view: { name: 'containers' },
@@ -82,6 +89,7 @@ export function createAppStore() {
       return { busy: next };
     }),
     receiveJob: (job) => set((s) => ({ jobs: upsertJob(s.jobs, job) })),
+    buildStarted: (id, request) => set((s) => ({ builds: { ...s.builds, [id]: startedBuild(s.builds[id], id, request) }, currentBuild: id })),
     toggleSelected: (id) => set((s) => {
       const selected = new Set(s.selected);
       if (selected.has(id)) selected.delete(id);
@@ -147,7 +155,8 @@ export function connectStore(store: AppStore, api: BerthApi): () => void {
       const { selected } = store.getState();
       const gone = change.remove.filter((id) => selected.has(id));
       set(gone.length || change.reset ? { containers, selected: new Set([...selected].filter((id) => containers.some((c) => c.id === id))) } : { containers });
-      for (const text of containerNotices(before, change)) tell(store, 'error', text);
+      const building = buildsBusy(Object.values(store.getState().builds), Date.now());
+      for (const text of containerNotices(before, building ? withoutBuildSteps(change) : change)) tell(store, 'error', text);
     }),
     api.on('images:changed', (images) => set({ images })),
     api.on('volumes:changed', (volumes) => set({ volumes })),
@@ -167,9 +176,23 @@ export function connectStore(store: AppStore, api: BerthApi): () => void {
     api.on('jobs:changed', (job) => {
       const notice = jobNotice(store.getState().jobs.find((j) => j.id === job.id), job);
       store.getState().receiveJob(job);
-      if (notice) tell(store, notice.kind, notice.text);
+      // The build view shows how its build ended; the job's notice would say it twice.
+      const watchingBuild = job.name === 'image.build' && store.getState().view.name === 'build';
+      if (notice && !watchingBuild) tell(store, notice.kind, notice.text);
     }),
     api.on('jobs:reset', (jobs) => set({ jobs })),
+    api.on('builds:output', ({ buildId, data }) => set((s) => ({ builds: { ...s.builds, [buildId]: appendBuildOutput(s.builds[buildId], buildId, data) } }))),
+    api.on('builds:end', (end) => {
+      const run = endedBuild(store.getState().builds[end.buildId], end);
+      set((s) => ({ builds: { ...s.builds, [end.buildId]: run } }));
+      const { view, currentBuild } = store.getState();
+      const watching = view.name === 'build' && currentBuild === end.buildId;
+      const reference = builtReference(run);
+      // Someone watching the build sees the image it made; anyone else gets told.
+      if (watching && run.state === 'succeeded' && reference) set({ view: { name: 'image', reference, fromBuild: true } });
+      else if (!watching && run.state === 'succeeded') tell(store, 'info', `Built ${reference ?? 'the image'}`);
+      else if (!watching && run.state === 'failed') tell(store, 'error', `Build failed: ${run.error}`);
+    }),
     api.on('app:navigate', ({ containerId, tab }) => set({ view: { name: 'container', id: containerId, tab } })),
   ];
   void Promise.all([api.containers.list(), api.images.list(), api.volumes.list(), api.networks.list(), api.jobs.list(), api.engine.status(), api.settings.get()]).then(
