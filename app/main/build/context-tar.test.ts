@@ -1,4 +1,4 @@
-import { chmodSync, linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -67,5 +67,25 @@ describe('the build context tar', () => {
   it('says which .dockerignore line it cannot read', async () => {
     write('.dockerignore', 'ok\nbad[\n');
     await expect(contextRules(dir, 'Dockerfile')).rejects.toThrow('error parsing .dockerignore: syntax error in pattern: bad[');
+  });
+});
+
+describe('a closed build context', () => {
+  /** The descriptors this process holds open on `file`. */
+  const openOn = (file: string): number => readdirSync('/proc/self/fd').filter((fd) => {
+    try { return readlinkSync(`/proc/self/fd/${fd}`) === file; } catch { return false; }
+  }).length;
+
+  it('closes the file it was reading when the request goes away (a cancel)', async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'berth-context-'));
+    const big = path.join(dir, 'big.bin');
+    writeFileSync(big, Buffer.alloc(8 << 20, 1));
+    const { tar } = packContext(dir, await contextRules(dir, 'Dockerfile'));
+    tar.on('error', () => undefined);
+    // Nothing reads (a slow engine): the file stays open mid-way; then the request closes, as a cancel does.
+    await new Promise<void>((resolve) => tar.once('readable', () => resolve()));
+    await expect.poll(() => openOn(big)).toBe(1);
+    tar.destroy();
+    await expect.poll(() => openOn(big), { timeout: 5_000 }).toBe(0);
   });
 });

@@ -77,10 +77,7 @@ async function walk(pack: Pack, root: string, dir: string, rules: IgnoreRules, l
         continue;
       }
       if (st.nlink > 1) links.set(inode, rel);
-      await new Promise<void>((resolve, reject) => {
-        const sink = pack.entry({ ...header(st), name: rel, type: 'file', size: st.size }, (err) => (err ? reject(err) : resolve()));
-        createReadStream(abs).on('error', (err) => { const e = unreadable(abs, err); sink.destroy(e); reject(e); }).pipe(sink);
-      });
+      await addFile(pack, abs, { ...header(st), name: rel, type: 'file', size: st.size });
     }
     // Sockets, fifos and devices are left out: nothing a Dockerfile copies, and a fifo would block the read.
   }
@@ -92,6 +89,34 @@ function header(st: { mode: number; mtime: Date }): Headers {
   // Windows has no permission bits worth sending; the CLI sends everything as executable 0755.
   if (process.platform === 'win32') mode = (mode & 0o755) | 0o111;
   return { name: '', mode, uid: 0, gid: 0, uname: '', gname: '', mtime: st.mtime };
+}
+
+/** Streams one file into the tar; a tar closed meanwhile (a cancel) closes the file too. */
+function addFile(pack: Pack, file: string, h: Headers): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const source = createReadStream(file);
+    const closed = (): void => {
+      source.destroy();
+      reject(new Error('the build context stream was closed'));
+    };
+    pack.once('close', closed);
+    const settle = (err?: Error | null): void => {
+      pack.off('close', closed);
+      if (err) {
+        source.destroy();
+        reject(err);
+      } else {
+        resolve();
+      }
+    };
+    const sink = pack.entry(h, settle);
+    source.on('error', (err) => {
+      const e = unreadable(file, err);
+      sink.destroy(e);
+      settle(e);
+    });
+    source.pipe(sink);
+  });
 }
 
 function add(pack: Pack, h: Headers): Promise<void> {
