@@ -1,11 +1,12 @@
-// The build context: the tar (plain or compressed) that `POST /build` streams. It is spooled to
-// one file under the data root as it arrives (never held in memory) while an index of its
-// entries is built, each file's content hash taken on the way. The cache needs only the index:
-// a build whose steps all hit the cache never unpacks anything. The first step that needs the
-// files (a COPY or ADD that misses) unpacks the context, with .dockerignore applied. Entries that
-// would land outside the context (`..`, a path through a symlink the archive made) are refused.
+// The build context: the tar (plain or compressed) that `POST /build` streams. It is spooled as
+// it arrives (spool.ts: in memory while small, else one file under the data root) while an index
+// of its entries is built, each file's content hash taken on the way. The cache needs only the
+// index: a build whose steps all hit the cache never unpacks anything and writes nothing. The
+// first step that needs the files (a COPY or ADD that misses) unpacks the context, with
+// .dockerignore applied. Entries that would land outside the context (`..`, a path through a
+// symlink the archive made) are refused.
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, futimesSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, futimesSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { link, mkdir, rename, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -14,6 +15,7 @@ import { extract as tarExtract, type Headers } from 'tar-stream';
 import { decompressed } from '../graph/compression';
 import { DockerIgnore } from './dockerignore';
 import { TarIndexer } from './tar-index';
+import { Spool } from './spool';
 import type { SourceTree } from './copy';
 import { invalidParameter, notFound } from '../errors';
 
@@ -38,17 +40,16 @@ export class BuildContext implements SourceTree {
   private constructor(
     /** Where the files are once unpacked. */
     readonly root: string,
-    private readonly spool: string,
+    private readonly spool: Spool,
     private entries: Map<string, IndexEntry>,
     private readonly kept: Map<string, Buffer>,
   ) {
     this.reindex();
   }
 
-  /** Spools `body` beside `dir` and indexes it; `keep` names the files to keep in memory (the Dockerfile). */
+  /** Spools `body` (beside `dir` if it is large) and indexes it; `keep` names the files to keep in memory (the Dockerfile). */
   static async fromTar(body: Readable, dir: string, signal?: AbortSignal, keep: string[] = ['Dockerfile']): Promise<BuildContext> {
-    await mkdir(path.dirname(dir), { recursive: true, mode: 0o700 });
-    const spool = `${dir}.tar`;
+    const spool = new Spool(`${dir}.tar`);
     try {
       const wanted = new Set([...keep.map(clean), '.dockerignore']);
       const { entries, kept } = await spoolAndIndex(await decompressed(body), spool, wanted, signal);
@@ -60,7 +61,8 @@ export class BuildContext implements SourceTree {
       }
       return ctx;
     } catch (err) {
-      await rm(spool, { force: true });
+      spool.release();
+      if (spool.onDisk) await rm(spool.onDisk, { force: true });
       throw err;
     }
   }
@@ -86,7 +88,7 @@ export class BuildContext implements SourceTree {
   materialize(signal?: AbortSignal): Promise<void> {
     this.unpacked ??= (async () => {
       await mkdir(this.root, { recursive: true, mode: 0o700 });
-      await unpack(createReadStream(this.spool), this.root, signal, (rel) => rel === '' || this.entries.has(rel) || this.children.has(rel));
+      await unpack(this.spool.read(), this.root, signal, (rel) => rel === '' || this.entries.has(rel) || this.children.has(rel));
     })();
     return this.unpacked;
   }
@@ -180,9 +182,13 @@ export class BuildContext implements SourceTree {
    */
   async remove(): Promise<void> {
     await this.unpacked?.catch(() => undefined);
+    this.spool.release();
+    // A build that hit the cache all the way made nothing on disk: nothing to remove.
+    const made = [this.spool.onDisk, this.unpacked ? this.root : undefined].filter((p) => p !== undefined);
+    if (made.length === 0) return;
     const trash = path.join(path.dirname(path.dirname(this.root)), 'trash');
     await mkdir(trash, { recursive: true });
-    for (const p of [this.spool, this.root]) {
+    for (const p of made) {
       const aside = path.join(trash, path.basename(p));
       try {
         await rename(p, aside);
@@ -213,7 +219,7 @@ function checker(): { inside(name: string): string; symlink(rel: string): void }
 }
 
 /** Writes the tar to `spool` as it streams and indexes its entries. */
-async function spoolAndIndex(tar: Readable, spool: string, wanted: Set<string>, signal?: AbortSignal): Promise<{ entries: Map<string, IndexEntry>; kept: Map<string, Buffer> }> {
+async function spoolAndIndex(tar: Readable, spool: Spool, wanted: Set<string>, signal?: AbortSignal): Promise<{ entries: Map<string, IndexEntry>; kept: Map<string, Buffer> }> {
   const entries = new Map<string, IndexEntry>();
   const kept = new Map<string, Buffer>();
   const check = checker();
@@ -240,11 +246,10 @@ async function spoolAndIndex(tar: Readable, spool: string, wanted: Set<string>, 
       if (bytes) kept.set(rel, bytes);
     },
   });
-  const fd = openSync(spool, 'w', 0o600);
   try {
     for await (const chunk of tar as AsyncIterable<Buffer>) {
       if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('cancelled');
-      writeSync(fd, chunk);
+      spool.write(chunk);
       indexer.write(chunk);
     }
     indexer.end();
@@ -255,7 +260,7 @@ async function spoolAndIndex(tar: Readable, spool: string, wanted: Set<string>, 
     }
     throw err;
   } finally {
-    closeSync(fd);
+    spool.end();
   }
   return { entries, kept };
 }
