@@ -228,10 +228,13 @@ export class Containers {
   /** Creates the task and starts it; the caller holds the container's lock. */
   private async run(c: Container): Promise<void> {
     await c.taskGone;
-    const rootfs = await this.o.graph.mount(c.id);
+    const mounting = this.o.graph.mount(c.id);
+    mounting.catch(() => undefined); // awaited below; a failed network must not leave it unhandled
     let task: ContainerTask | undefined;
+    let rootfs: string;
     try {
-      const attached = await this.attachments.prepare(c.id, this.store.dir(c.id), rootfs);
+      const attached = await this.attachments.prepare(c.id, this.store.dir(c.id), mounting);
+      rootfs = await mounting;
       const spec = this.buildSpec(c, rootfs, attached);
       const bundle = this.bundleDir(c);
       mkdirSync(bundle, { recursive: true, mode: 0o700 });
@@ -256,6 +259,7 @@ export class Containers {
       this.tasks.delete(c.id);
       await task?.delete().catch(() => undefined);
       await this.attachments.release(c.id).catch(() => undefined);
+      await mounting.catch(() => undefined);
       await this.o.graph.unmount(c.id).catch(() => undefined);
       const exitCode = err instanceof EngineError && 'exitCode' in err && typeof err.exitCode === 'number' ? err.exitCode : 128;
       setStartFailed(c.state, (err as Error).message, exitCode);
@@ -269,7 +273,7 @@ export class Containers {
     setRunning(c.state, task.pid);
     c.record.HasBeenStartedBefore = true;
     c.record.BaseFS = rootfs;
-    this.store.save(c);
+    this.store.save(c, { durable: false });
     this.emit(c, 'start');
     this.monitor(c, task);
     this.startHealth(c);
@@ -340,7 +344,7 @@ export class Containers {
     } else {
       setStopped(c.state, info);
     }
-    if (this.store.find(c.id) === c) this.store.save(c);
+    if (this.store.find(c.id) === c) this.store.save(c, { durable: false });
     if (exit.oomKilled) this.emit(c, 'oom');
     this.emit(c, 'die', { exitCode: String(exit.exitCode), execDuration: String(Math.max(0, Math.round((exitedAt - startedAt) / 1000))) });
     c.lifecycle.emit('exit', { StatusCode: exit.exitCode, Error: null } satisfies WaitResult);

@@ -103,9 +103,14 @@ export class ContainerStore {
     this.reserved.delete(container.id);
   }
 
-  save(container: Container): void {
+  /**
+   * Writes the record atomically. `durable: false` skips the fsyncs for a change of running state
+   * (started, exited) on the hot path: after a power cut nothing runs anyway, and the next start
+   * reconciles the state it reads (old or new, never torn) with the shims it finds.
+   */
+  save(container: Container, { durable = true }: { durable?: boolean } = {}): void {
     this.saves.set(container.id, (this.saves.get(container.id) ?? 0) + 1);
-    writeFileAtomicSync(path.join(this.dir(container.id), RECORD_FILE), JSON.stringify(container.record));
+    writeFileAtomicSync(path.join(this.dir(container.id), RECORD_FILE), JSON.stringify(container.record), { durable });
   }
 
   /** Forgets the container and deletes its directory (the caller has released its rootfs). */

@@ -50,12 +50,13 @@ export class ContainerAttachments {
 
   /**
    * At start, before the spec is built: wires the network (writing hosts and resolv.conf into
-   * `etcDir`) and mounts the volumes. All or nothing.
+   * `etcDir`) and mounts the volumes. All or nothing. The network does not need the root
+   * filesystem, so it is wired while the graphdriver still mounts it; the volumes wait for it.
    */
-  async prepare(id: string, etcDir: string, rootfs: string): Promise<PreparedAttachments> {
+  async prepare(id: string, etcDir: string, rootfs: string | Promise<string>): Promise<PreparedAttachments> {
     const net = await this.network?.prepare(id, etcDir);
     try {
-      const mounts = (await this.volumes?.prepare(id, rootfs)) ?? [];
+      const mounts = (await this.volumes?.prepare(id, await rootfs)) ?? [];
       return { netnsPath: net?.netnsPath, mounts };
     } catch (err) {
       await this.network?.release(id).catch(() => undefined);

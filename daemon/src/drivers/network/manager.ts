@@ -561,7 +561,8 @@ export class NetworkManager implements NetworkDriver {
         this.writeEtc(sb);
         // The rules depend on containers only through their published ports.
         if (sb.published && sb.published.length > 0) await this.applyFirewall();
-        this.store.saveSandbox(sb);
+        // Runtime state (namespace, addresses): not synced, as in unwire; a power cut ends it anyway.
+        this.store.saveSandbox(sb, false);
       } catch (err) {
         await this.unwire(sb).catch(() => undefined);
         throw err;
