@@ -1,7 +1,7 @@
 // The graph as a whole, on both drivers: removal frees exactly what nothing else uses, the
 // in-use rules of dockerd, and repair of what a crash can leave.
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { mkdtempSync, rmSync, readdirSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, readdirSync, writeFileSync, mkdirSync, existsSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Headers } from 'tar-stream';
 import { Graph } from './graph';
+import { parseReference } from './reference';
 import { loadImages } from './load';
 import { LayerBrowser } from './browse';
 import { tarOf } from '../drivers/graph/test-tar';
@@ -131,6 +132,18 @@ describe.each(['overlay2', 'vfs'])('graph on %s', (driverName) => {
     expect(existsSync(path.join(root, 'layers', driverName, 'tmp-interrupted'))).toBe(false);
     expect(readdirSync(path.join(root, 'content', 'ingest'))).toEqual([]);
     expect(layerDirs()).toEqual([record.chainId!.slice(7)]);
+  });
+
+  it('writes nothing when a tag already names the image, and moves a tag that names another', async () => {
+    const refs = path.join(root, 'image', 'references.json');
+    const app = graph.resolve('app:1').record;
+    const before = statSync(refs).ino;
+    await graph.tag(app.id, parseReference('app:1'));
+    expect(statSync(refs).ino).toBe(before);
+    await graph.tag(app.id, parseReference('base:1'));
+    expect(statSync(refs).ino).not.toBe(before);
+    expect(graph.resolve('base:1').record.id).toBe(app.id);
+    expect(graph.images.get(app.id)?.lastTagTime).toBeDefined();
   });
 
   it('resolves names as dockerd does: tags, full and short ids, digests of the config', async () => {

@@ -189,8 +189,13 @@ export class Graph {
   async tag(id: Digest, ref: Reference): Promise<void> {
     const record = this.images.get(id);
     if (!record) throw notFound(`No such image: ${id}`);
-    await this.references.add(ref, id);
-    await this.images.put({ ...record, lastTagTime: new Date().toISOString() });
+    // A tag that already names the image (a rebuild from the cache) writes nothing: two durable
+    // writes of unchanged state would be the most of a warm build's time. dockerd would refresh
+    // LastTagTime here; the event goes out as dockerd's does.
+    if (this.references.get(ref) !== id) {
+      await this.references.add(ref, id);
+      await this.images.put({ ...record, lastTagTime: new Date().toISOString() });
+    }
     this.publish('tag', id, { name: ref.familiar });
   }
 
