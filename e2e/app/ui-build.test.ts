@@ -78,6 +78,7 @@ async function chooseDockerfile(name: string): Promise<void> {
 describe(`the build view against ${engineChoice}`, () => {
   it('says when a typed folder does not exist', async () => {
     await page.getByRole('button', { name: /^Images/ }).click();
+    await screenshot(page, `images-${engine.kind}-build-button`);
     await page.getByRole('button', { name: 'Build…' }).click();
     const missing = path.join(folder, 'missing');
     await page.getByLabel('Context folder').fill(missing);
@@ -142,6 +143,8 @@ describe(`the build view against ${engineChoice}`, () => {
     await expect.poll(buildLog, { timeout: 30_000 }).toContain('RUN sleep 60');
     // The step's container runs; cancel it.
     await expect.poll(async () => (await leftSteps(before, 'sleep 60')).length, { timeout: 30_000 }).toBe(1);
+    await page.locator('[data-build-state="running"]').waitFor();
+    await screenshot(page, `build-view-running-${engine.kind}`);
     await page.getByRole('button', { name: 'Cancel build' }).click();
     await page.locator('[data-build-state="cancelled"]').waitFor({ timeout: 15_000 });
     await expect.poll(() => leftSteps(before, 'sleep 60'), { timeout: 30_000 }).toEqual([]);

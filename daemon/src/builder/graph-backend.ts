@@ -100,7 +100,11 @@ export class GraphBuildBackend implements BuildBackend {
     const kill = () => void engine.run('container.kill', { id: containerId, signal: 'KILL' }, { hidden: true }).catch(() => undefined);
     options.signal.addEventListener('abort', kill, { once: true });
     try {
+      // A cancel that came before the start (the step's container only just created) has nothing
+      // to kill yet: the step must not start at all; one that came during the start kills it now.
+      options.signal.throwIfAborted();
       await engine.run('container.start', { id: containerId }, { hidden: true });
+      if (options.signal.aborted) kill();
       const result = await engine.run('container.wait', { id: containerId, condition: 'not-running' }, { hidden: true });
       await Promise.race([attached, new Promise((r) => setTimeout(r, 2000))]);
       return result.StatusCode;
