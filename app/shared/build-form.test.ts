@@ -39,7 +39,7 @@ describe('the build form', () => {
   });
 
   it('knows a Dockerfile by its name', () => {
-    for (const n of ['Dockerfile', 'Dockerfile.dev', 'prod.Dockerfile', 'app.dockerfile', 'dockerfile']) expect(isDockerfileName(n)).toBe(true);
+    for (const n of ['Dockerfile', 'Dockerfile.dev', 'prod.Dockerfile', 'app.dockerfile', 'dockerfile', 'Containerfile']) expect(isDockerfileName(n)).toBe(true);
     for (const n of ['README.md', 'Dockerfile.dockerignore', '.dockerignore']) expect(isDockerfileName(n)).toBe(false);
   });
 });

@@ -65,9 +65,12 @@ export function targetProblem(target: string): string | undefined {
   return /^[a-zA-Z][a-zA-Z0-9_.-]*$/.test(target) ? undefined : `invalid target "${target}": a stage name starts with a letter and holds letters, digits, ".", "_" and "-"`;
 }
 
-/** Whether a file name looks like a Dockerfile: `Dockerfile`, `Dockerfile.dev`, `dev.Dockerfile`, `x.dockerfile`. */
+/**
+ * Whether a file name looks like a Dockerfile: `Dockerfile`, `Dockerfile.dev`, `dev.Dockerfile`,
+ * `x.dockerfile`, and podman's `Containerfile`, which is the same language.
+ */
 export function isDockerfileName(name: string): boolean {
-  return /dockerfile/i.test(name) && !/\.dockerignore$/i.test(name);
+  return /dockerfile|containerfile/i.test(name) && !/\.dockerignore$/i.test(name);
 }
 
 /** Why `file` cannot be the Dockerfile's path in the context (relative, `/`-separated, inside it). */
