@@ -3,11 +3,12 @@
 // typing, reading and resizing are what a person at a terminal does. After every test all
 // containers are removed and nothing may be left: no mounts, cgroups, shims or bundles.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
+import net from 'node:net';
 import WebSocket from 'ws';
 import { promisify } from 'node:util';
 import { startBerthd, type Berthd } from './berthd';
@@ -57,6 +58,37 @@ function api(socket: string, method: string, p: string, body?: unknown): Promise
     });
     req.on('error', reject);
     req.end(data);
+  });
+}
+
+/**
+ * A raw hijacked attach (stdin, stdout, stderr) that types `keys` once attached, as an API client
+ * that leaves the detach keys to the engine does (the docker CLI scans them itself). Resolves when
+ * the engine ends the connection; rejects if it does not within 10 s.
+ */
+function attachAndType(socket: string, container: string, keys: string, detachKeys?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const conn = net.createConnection(socket);
+    const query = `stream=1&stdin=1&stdout=1&stderr=1${detachKeys ? `&detachKeys=${detachKeys}` : ''}`;
+    conn.write(`POST /containers/${container}/attach?${query} HTTP/1.1\r\nHost: engine\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n`);
+    let head = '';
+    const onData = (d: Buffer) => {
+      head += d.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      conn.off('data', onData);
+      conn.resume();
+      setTimeout(() => conn.write(keys, 'latin1'), 300);
+    };
+    conn.on('data', onData);
+    const timer = setTimeout(() => {
+      conn.destroy();
+      reject(new Error(`the engine did not end the attach to ${container} after the detach keys`));
+    }, 10_000);
+    conn.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    conn.once('error', reject);
   });
 }
 
@@ -234,6 +266,51 @@ describe.skipIf(!usable)('exec and attach', () => {
     expect(await ok(b, 'logs', 'att')).toContain('attached-5');
   });
 
+  it('emits detach as dockerd does: when the engine reads the detach keys, not when the CLI detaches by itself', async () => {
+    // The same steps on berthd and, when it runs here, on the reference dockerd: `docker run -it`
+    // and `docker attach` (default and --detach-keys) detached with their keys in a real terminal,
+    // where the CLI scans the keys and just hangs up; then an API client that sends the keys.
+    const ref = startReferenceDockerd();
+    const engines = [{ name: 'berthd', env: b.env, socket: b.socket, image: 'busybox' }];
+    if (ref) engines.push({ name: 'dockerd', env: { ...ref.env, DOCKER_CONFIG: b.env.DOCKER_CONFIG }, socket: ref.socket, image: 'busybox:ref' });
+    const name = `detacher-${process.pid}`;
+    const seen: Record<string, string[]> = {};
+    for (const e of engines) {
+      // Followed live: the reference dockerd is shared, and its replay keeps only its last 256 events.
+      const follower = spawn('docker', ['events', '--filter', `container=${name}`, '--format', '{{.Action}} {{json .Actor.Attributes}}'], { env: e.env });
+      let events = '';
+      follower.stdout.on('data', (d: Buffer) => (events += d.toString()));
+      try {
+        await sleep(1000);
+        const run = new Terminal(`docker run -it --name ${name} --label detach.test=yes ${e.image} sh`, e.env);
+        terminals.push(run);
+        await run.waitFor(/^\/ #/m);
+        run.keys('C-p', 'C-q');
+        await run.waitFor(/\[exit 0\]/); // run -it leaves quietly; attach says "read escape sequence".
+        for (const [args, keys] of [[[], ['C-p', 'C-q']], [['--detach-keys', 'ctrl-a,x'], ['C-a', 'x']]] as const) {
+          const t = new Terminal(`docker attach ${args.join(' ')} ${name}`, e.env);
+          terminals.push(t);
+          await sleep(700);
+          t.keys(...keys);
+          await t.waitFor(/read escape sequence/);
+        }
+        await attachAndType(e.socket, name, '\x10\x11');
+        await attachAndType(e.socket, name, '\x01x', 'ctrl-a,x');
+        expect(await ok(e, 'inspect', '-f', '{{.State.Running}}', name)).toBe('true');
+        await until('the last detach event', async () => events.split('\n').filter((l) => l.startsWith('detach ')).length >= 2);
+        const lines = events.split('\n').filter((l) => /^(attach|detach) /.test(l));
+        seen[e.name] = lines.map((l) => l.split(' ')[0]!);
+        const detach = lines.find((l) => l.startsWith('detach '));
+        expect(detach && JSON.parse(detach.slice('detach '.length))).toEqual({ 'detach.test': 'yes', image: e.image, name });
+      } finally {
+        follower.kill();
+        await docker(e, 'rm', '-f', name);
+      }
+    }
+    expect(seen.berthd).toEqual(['attach', 'attach', 'attach', 'attach', 'detach', 'attach', 'detach']);
+    if (ref) expect(seen.dockerd).toEqual(seen.berthd);
+  });
+
   it('attaches over a websocket (attach/ws): stdin in, output out', async () => {
     await ok(b, 'run', '-dit', '--name', 'wsc', 'busybox', 'sh');
     const ws = new WebSocket(`ws+unix://${b.socket}:/v1.51/containers/wsc/attach/ws?stream=1&stdin=1&stdout=1&stderr=1`);
@@ -346,6 +423,34 @@ describe.skipIf(!usable)('lifecycle commands', () => {
     expect(await ok(b, 'ps', '-s', '--filter', 'name=lab1', '--format', '{{.Size}}')).toMatch(/^1\.0\dMB \(virtual [\d.]+[kM]B\)$/);
     const info = await ok(b, 'info', '--format', '{{.Containers}} {{.ContainersRunning}} {{.ContainersStopped}}');
     expect(info).toBe('3 1 2');
+  });
+});
+
+describe.skipIf(!usable)('docker ps, served from cached summaries', () => {
+  it('shows each change of a listed container: start with a published port, pause, rename, network connect, stop', async () => {
+    const row = () => ok(b, 'ps', '-a', '--filter', 'label=ps.cache', '--format', '{{.Names}}|{{.State}}|{{.Status}}|{{.Ports}}|{{.Networks}}');
+    await ok(b, 'create', '--name', 'cached', '--label', 'ps.cache', '-p', '127.0.0.1::80', 'busybox', 'sleep', '1000');
+    // Each step lists twice before the change, so the list after it had a cached summary to drop.
+    const step = async (change: string[], expected: RegExp) => {
+      await row();
+      await row();
+      await ok(b, ...change);
+      expect(await row()).toMatch(expected);
+    };
+    expect(await row()).toBe('cached|created|Created||bridge');
+    await step(['start', 'cached'], /^cached\|running\|Up [^|]+\|127\.0\.0\.1:\d+->80\/tcp\|bridge$/);
+    await step(['pause', 'cached'], /^cached\|paused\|Up [^|]+ \(Paused\)\|127\.0\.0\.1:\d+->80\/tcp\|bridge$/);
+    await step(['unpause', 'cached'], /^cached\|running\|Up [^|(]+\|/);
+    await step(['rename', 'cached', 'renamed'], /^renamed\|running\|/);
+    await ok(b, 'network', 'create', 'ps-cache-net');
+    try {
+      await step(['network', 'connect', 'ps-cache-net', 'renamed'], /\|bridge,ps-cache-net$|\|ps-cache-net,bridge$/);
+      await step(['stop', '-t', '1', 'renamed'], /^renamed\|exited\|Exited \(137\) [^|]+\|\|/);
+      await step(['network', 'disconnect', 'ps-cache-net', 'renamed'], /^renamed\|exited\|[^|]+\|\|bridge$/);
+    } finally {
+      await docker(b, 'rm', '-f', 'renamed');
+      await docker(b, 'network', 'rm', 'ps-cache-net');
+    }
   });
 });
 

@@ -122,7 +122,11 @@ export async function attachContainer(containers: Containers, c: Container, req:
   }
   if (!req.stream) return 'exited';
 
-  const options = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, stdinOnce: c.record.Config.StdinOnce === true };
+  // StdinOnce (`docker run -i`) closes the container's stdin when the client's ends, but not under
+  // a tty, as in dockerd: there the CLI detaching with ctrl-p ctrl-q just hangs up, and the shell
+  // must keep running.
+  const stdinOnce = c.record.Config.StdinOnce === true && c.record.Config.Tty !== true;
+  const options = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, stdinOnce };
   let session: AttachSession;
   const current = containers.task(c);
   if (current && c.running) {
