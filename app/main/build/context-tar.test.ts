@@ -77,7 +77,6 @@ describe('a closed build context', () => {
   }).length;
 
   it('closes the file it was reading when the request goes away (a cancel)', async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'berth-context-'));
     const big = path.join(dir, 'big.bin');
     writeFileSync(big, Buffer.alloc(8 << 20, 1));
     const { tar } = packContext(dir, await contextRules(dir, 'Dockerfile'));
