@@ -2,7 +2,7 @@
 // what the person chose (view, selection, filter). One zustand store; components select slices.
 import { create } from 'zustand';
 import { containerNotices, jobNotice } from './notices.js';
-import { appendBuildOutput, builtReference, endedBuild, startedBuild, buildsBusy, withoutBuildSteps, type BuildRun } from './builds.js';
+import { appendBuildOutput, builtReference, endedBuild, recentBuilds, startedBuild, buildsBusy, withoutBuildSteps, type BuildRun } from './builds.js';
 import type { BerthApi } from '../../shared/api.js';
 import type { BuildRequest, ContainersChange, ContainerView, EngineStatus, ImageView, JobView, NetworkView, PullProgress, Settings, VolumeView } from '../../shared/views.js';
 
@@ -89,7 +89,7 @@ export function createAppStore() {
       return { busy: next };
     }),
     receiveJob: (job) => set((s) => ({ jobs: upsertJob(s.jobs, job) })),
-    buildStarted: (id, request) => set((s) => ({ builds: { ...s.builds, [id]: startedBuild(s.builds[id], id, request) }, currentBuild: id })),
+    buildStarted: (id, request) => set((s) => ({ builds: recentBuilds({ ...s.builds, [id]: startedBuild(s.builds[id], id, request) }), currentBuild: id })),
     toggleSelected: (id) => set((s) => {
       const selected = new Set(s.selected);
       if (selected.has(id)) selected.delete(id);

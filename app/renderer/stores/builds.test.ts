@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appendBuildOutput, buildsBusy, builtReference, endedBuild, lastStep, MAX_BUILD_LOG, startedBuild, unreadChunks, withoutBuildSteps } from './builds.js';
+import { appendBuildOutput, recentBuilds, buildsBusy, builtReference, endedBuild, lastStep, MAX_BUILD_LOG, startedBuild, unreadChunks, withoutBuildSteps } from './builds.js';
 
 const request = { context: '/src', dockerfile: 'Dockerfile', tags: ['app:1'], buildArgs: {}, noCache: false, pull: false };
 
@@ -37,6 +37,16 @@ describe('a build run in the renderer', () => {
     expect(run.bytes).toBeLessThanOrEqual(MAX_BUILD_LOG);
     expect(run.first).toBe(4);
     expect(unreadChunks(run, 3)).toEqual({ chunks: [big], next: 5 });
+  });
+});
+
+describe('the builds kept', () => {
+  it('drops the oldest finished builds beyond the limit, never a running one', () => {
+    const run = (id: string, done: boolean) => (done ? endedBuild(startedBuild(undefined, id, request), { buildId: id, tags: [], imageId: 'x' }) : startedBuild(undefined, id, request));
+    const builds = Object.fromEntries([run('a', false), run('b', true), run('c', true), run('d', true)].map((r) => [r.id, r]));
+    expect(Object.keys(recentBuilds(builds, 2))).toEqual(['a', 'd']);
+    expect(Object.keys(recentBuilds(builds, 3))).toEqual(['a', 'c', 'd']);
+    expect(recentBuilds(builds, 4)).toBe(builds);
   });
 });
 

@@ -5,6 +5,8 @@ import type { BuildEnd, BuildRequest, ContainersChange } from '../../shared/view
 
 /** A build's log is bounded: past this, its oldest chunks make way (the terminal keeps its own scrollback). */
 export const MAX_BUILD_LOG = 4 << 20;
+/** Finished builds kept with their logs; older ones make way. */
+export const KEEP_BUILDS = 10;
 
 export type BuildState = 'running' | 'succeeded' | 'failed' | 'cancelled';
 
@@ -27,6 +29,15 @@ const empty = (id: string): BuildRun => ({ id, state: 'running', chunks: [], fir
 
 export function startedBuild(run: BuildRun | undefined, id: string, request: BuildRequest): BuildRun {
   return { ...(run ?? empty(id)), request };
+}
+
+/** The builds with the oldest finished ones dropped beyond `keep` (running builds always stay). */
+export function recentBuilds(builds: Record<string, BuildRun>, keep = KEEP_BUILDS): Record<string, BuildRun> {
+  const runs = Object.values(builds);
+  let extra = runs.length - keep;
+  if (extra <= 0) return builds;
+  // Insertion order is start order: the first finished ones are the oldest.
+  return Object.fromEntries(runs.filter((r) => !(extra > 0 && r.state !== 'running' && extra-- > 0)).map((r) => [r.id, r]));
 }
 
 export function appendBuildOutput(run: BuildRun | undefined, id: string, data: string): BuildRun {
