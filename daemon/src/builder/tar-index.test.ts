@@ -43,7 +43,8 @@ function index(tar: Buffer, chunk: number): { entries: TarEntryHeader[]; hashes:
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 describe('TarIndexer', () => {
-  it.each(['pax', 'gnu', 'ustar'])('indexes %s archives in any chunking, long names (PAX, GNU, ustar prefix) included', (format) => {
+  // The tar structure itself (formats, damage, truncation) is tested with drivers/graph/tar-headers.ts.
+  it.each(['pax', 'gnu', 'ustar'])('indexes and hashes %s archives in any chunking, long names (PAX, GNU, ustar prefix) included', (format) => {
     const tar = archive(format);
     for (const chunk of [1, 511, 512, 4096, tar.length]) {
       const { entries, hashes, kept } = index(tar, chunk);
@@ -53,14 +54,6 @@ describe('TarIndexer', () => {
       expect(hashes.get(long)).toBe(sha('long name\n'));
       expect(kept).toBe('FROM scratch\n');
     }
-  });
-
-  it('refuses a damaged header and a truncated archive', () => {
-    const tar = Buffer.from(archive('pax'));
-    const damaged = Buffer.from(tar);
-    damaged[10] = damaged[10]! ^ 0xff;
-    expect(() => index(damaged, 4096)).toThrow(/checksum/);
-    expect(() => index(tar.subarray(0, 1000), 4096)).toThrow(/Unexpected end of data/);
   });
 
   it('matches sha256 of what tar stored', () => {
