@@ -17,6 +17,7 @@ import { DockerIgnore } from './dockerignore';
 import { TarIndexer } from './tar-index';
 import { Spool } from './spool';
 import type { SourceTree } from './copy';
+import { resolveScoped } from '../container/scoped-path';
 import { invalidParameter, notFound } from '../errors';
 
 interface IndexEntry {
@@ -29,7 +30,6 @@ interface IndexEntry {
 
 /** Small files the builder reads itself (the Dockerfile, .dockerignore) are kept from the stream. */
 const KEPT_MAX = 16 * 1024 * 1024;
-const MAX_LINKS = 40;
 
 export class BuildContext implements SourceTree {
   private readonly hashes = new Map<string, string>();
@@ -115,29 +115,17 @@ export class BuildContext implements SourceTree {
 
   /** A path with its symlinks followed inside the context; undefined when it is not there. */
   private resolve(rel: string): { rel: string; isDir: boolean } | undefined {
-    const pending = rel.split('/').filter((p) => p !== '' && p !== '.');
-    const done: string[] = [];
-    let links = 0;
-    while (pending.length > 0) {
-      const part = pending.shift()!;
-      if (part === '..') {
-        done.pop();
-        continue;
-      }
-      const candidate = [...done, part].join('/');
-      const entry = this.entries.get(candidate);
-      if (entry?.type === 'symlink') {
-        if (++links > MAX_LINKS) return undefined;
-        const target = entry.linkname ?? '';
-        if (target.startsWith('/')) done.length = 0;
-        pending.unshift(...target.split('/').filter((p) => p !== '' && p !== '.'));
-        continue;
-      }
-      if (!entry && !this.children.has(candidate)) return undefined;
-      if (pending.length > 0 && !this.isDir(candidate)) return undefined;
-      done.push(part);
+    let parts: string[];
+    try {
+      parts = resolveScoped(rel, (p) => {
+        const entry = this.entries.get(p.join('/'));
+        return entry?.type === 'symlink' ? entry.linkname ?? '' : undefined;
+      });
+    } catch {
+      return undefined; // a symlink loop: nothing there
     }
-    const final = done.join('/');
+    const final = parts.join('/');
+    if (final !== '' && !this.entries.has(final) && !this.children.has(final)) return undefined;
     return { rel: final, isDir: this.isDir(final) };
   }
 

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { resolveInRoot } from './scoped-path';
+import { resolveInRoot, resolveScoped } from './scoped-path';
 
 let root: string;
 beforeEach(() => {
@@ -29,5 +29,19 @@ describe('resolveInRoot', () => {
   it('stops symlink loops', () => {
     symlinkSync('loop', path.join(root, 'loop'));
     expect(() => resolveInRoot(root, '/loop/x')).toThrow(/too many levels/);
+  });
+});
+
+describe('resolveScoped', () => {
+  // The same walk over something that is not a filesystem (the builder's context index).
+  const links = new Map([['evil', '/etc/shadow'], ['up', '../../etc'], ['a/rel', '../etc'], ['loop', 'loop']]);
+  const readlink = (parts: string[]) => links.get(parts.join('/'));
+  it('follows links given by its lookup, inside the root', () => {
+    expect(resolveScoped('/evil', readlink)).toEqual(['etc', 'shadow']);
+    expect(resolveScoped('up/passwd', readlink)).toEqual(['etc', 'passwd']);
+    expect(resolveScoped('a/rel/x', readlink)).toEqual(['etc', 'x']);
+    expect(resolveScoped('a/../../..', readlink)).toEqual([]);
+    expect(resolveScoped('evil', readlink, false)).toEqual(['evil']);
+    expect(() => resolveScoped('loop', readlink)).toThrow(/too many levels/);
   });
 });

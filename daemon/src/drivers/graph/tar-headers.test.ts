@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { extract as tarExtract } from 'tar-stream';
 import { TarHeaderReader, type TarEntryHeader } from './tar-headers';
-import { tarOf } from './test-tar';
+import { tarOf, type TarEntry } from './test-tar';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -93,7 +93,8 @@ describe('TarHeaderReader', () => {
   });
 
   it('keeps the PAX records of an entry byte for byte', async () => {
-    const tar = await tarOf([{ name: 'f', body: 'x', pax: { 'SCHILY.xattr.user.a': 'v\u00ff' } }]);
+    // tar-stream writes `pax` records though its types do not name them.
+    const tar = await tarOf([{ name: 'f', body: 'x', pax: { 'SCHILY.xattr.user.a': 'v\u00ff' } } as TarEntry]);
     const { entries } = read(tar, 100);
     // The PAX payload follows the first header block; its size is in that header.
     const size = parseInt(tar.toString('latin1', 124, 136).replace(/\0.*$/s, '').trim(), 8);
