@@ -108,6 +108,8 @@ describe('BuildContext', () => {
 
   it('refuses a body that is not a tar archive', async () => {
     await expect(BuildContext.fromTar(Readable.from([Buffer.from('this is not a tar archive, not at all'.repeat(20))]), scratch())).rejects.toThrow(/not a valid tar archive|Invalid tar header/);
+    // Shorter than the bytes that tell a compressed body from a plain one.
+    await expect(BuildContext.fromTar(Readable.from([Buffer.from('abc')]), scratch())).rejects.toThrow(/not a valid tar archive/);
   });
 
   it('answers lookups from its index, symlinks followed inside it, and unpacks only when asked', async () => {

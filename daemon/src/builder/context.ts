@@ -9,10 +9,10 @@ import { createHash } from 'node:crypto';
 import { closeSync, futimesSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { link, mkdir, rename, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable, finished } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract, type Headers } from 'tar-stream';
-import { decompressed } from '../graph/compression';
+import { decompressed, detectCompression } from '../graph/compression';
 import { DockerIgnore } from './dockerignore';
 import { TarIndexer } from './tar-index';
 import { Spool } from './spool';
@@ -52,7 +52,7 @@ export class BuildContext implements SourceTree {
     const spool = new Spool(`${dir}.tar`);
     try {
       const wanted = new Set([...keep.map(clean), '.dockerignore']);
-      const { entries, kept } = await spoolAndIndex(await decompressed(body), spool, wanted, signal);
+      const { entries, kept } = await spoolAndIndex(await plainTar(body), spool, wanted, signal);
       const ctx = new BuildContext(dir, spool, entries, kept);
       try {
         ctx.ignore = DockerIgnore.parse(kept.get('.dockerignore')?.toString('utf8') ?? '');
@@ -206,6 +206,39 @@ function checker(): { inside(name: string): string; symlink(rel: string): void }
   };
 }
 
+/**
+ * The context as a plain tar: a compressed one (the CLI's --compress) decompressed, a plain one
+ * the body itself, with no stream in between to copy its chunks.
+ */
+async function plainTar(body: Readable): Promise<Readable> {
+  const { head, rest } = await sniff(body, 6);
+  return detectCompression(head) === 'none' ? rest : decompressed(rest);
+}
+
+/** The first `n` bytes of a stream (fewer if it is shorter), and the stream to read it all from. */
+function sniff(stream: Readable, n: number): Promise<{ head: Buffer; rest: Readable }> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    const done = (ended: boolean) => {
+      stream.off('data', onData).off('end', onEnd).off('error', reject);
+      stream.pause();
+      const head = Buffer.concat(parts);
+      // A stream that ended cannot take its bytes back: a new one holds them.
+      if (ended) return resolve({ head, rest: Readable.from(head.length > 0 ? [head] : [], { objectMode: false }) });
+      stream.unshift(head);
+      resolve({ head, rest: stream });
+    };
+    const onData = (chunk: Buffer) => {
+      parts.push(chunk);
+      size += chunk.length;
+      if (size >= n) done(false);
+    };
+    const onEnd = () => done(true);
+    stream.on('data', onData).once('end', onEnd).once('error', reject);
+  });
+}
+
 /** Writes the tar to `spool` as it streams and indexes its entries. */
 async function spoolAndIndex(tar: Readable, spool: Spool, wanted: Set<string>, signal?: AbortSignal): Promise<{ entries: Map<string, IndexEntry>; kept: Map<string, Buffer> }> {
   const entries = new Map<string, IndexEntry>();
@@ -235,11 +268,26 @@ async function spoolAndIndex(tar: Readable, spool: Spool, wanted: Set<string>, s
     },
   });
   try {
-    for await (const chunk of tar as AsyncIterable<Buffer>) {
-      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('cancelled');
-      spool.write(chunk);
-      indexer.write(chunk);
-    }
+    signal?.throwIfAborted();
+    await new Promise<void>((resolve, reject) => {
+      const cancel = () => tar.destroy(signal!.reason instanceof Error ? signal!.reason : new Error('cancelled'));
+      signal?.addEventListener('abort', cancel, { once: true });
+      // Flowing, each chunk as it came: an async iterator joins the chunks that wait into one copy.
+      tar.on('data', (chunk: Buffer) => {
+        try {
+          spool.write(chunk);
+          indexer.write(chunk);
+        } catch (err) {
+          tar.destroy(err as Error);
+        }
+      });
+      finished(tar, (err) => {
+        signal?.removeEventListener('abort', cancel);
+        if (err) reject(err);
+        else resolve();
+      });
+      tar.resume();
+    });
     indexer.end();
   } catch (err) {
     tar.destroy();
