@@ -20,6 +20,8 @@ export interface BerthdOptions {
   /** Reuse a data root (live-restore tests restart on the same state). */
   dataRoot?: string;
   execRoot?: string;
+  /** Extra environment for berthd (e.g. BERTH_EXEC=runtime). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Berthd {
@@ -70,7 +72,7 @@ export async function startBerthd(options: BerthdOptions = {}): Promise<Berthd> 
     '--pidfile', path.join(dir, 'berthd.pid'), '--config-file', configFile,
     ...(options.extraArgs ?? []),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));

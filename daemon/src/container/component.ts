@@ -22,7 +22,8 @@ export interface ContainerComponent {
 
 export async function openContainers(o: { engine: Engine; graph: Graph; dataRoot: string; execRoot: string; defaultRuntime: () => string; log: Logger; attachments?: ContainerAttachments }): Promise<ContainerComponent> {
   const runtimes = await detectRuntimes();
-  const exec = new ShimDriver({ stateRoot: o.execRoot, runtimes, defaultRuntime: o.defaultRuntime() });
+  // BERTH_EXEC=runtime sends every exec through `runtime exec` (to compare the two paths).
+  const exec = new ShimDriver({ stateRoot: o.execRoot, runtimes, defaultRuntime: o.defaultRuntime(), nativeExec: process.env.BERTH_EXEC !== 'runtime' });
   const host = specHost();
   const graph = o.graph;
   const containers = new Containers({

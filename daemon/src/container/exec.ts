@@ -178,21 +178,27 @@ export class Execs {
   /** The OCI process of an exec: the container's process with the exec's command, env, user and cwd. */
   private process(c: Container, cfg: ExecConfig): Record<string, unknown> & { args: string[]; terminal: boolean } {
     const base = this.containers.spec(c).process;
+    const rootfs = c.record.BaseFS ?? '';
+    const read = (p: string) => {
+      try {
+        return readFileSync(resolveInRoot(rootfs, p), 'utf8');
+      } catch {
+        return undefined;
+      }
+    };
     let user = base.user;
-    if (cfg.User) {
-      const rootfs = c.record.BaseFS ?? '';
-      const read = (p: string) => {
-        try {
-          return readFileSync(resolveInRoot(rootfs, p), 'utf8');
-        } catch {
-          return undefined;
-        }
-      };
-      const r = resolveUser(cfg.User, c.record.HostConfig.GroupAdd ?? [], read('/etc/passwd'), read('/etc/group'));
-      user = { uid: r.uid, gid: r.gid, additionalGids: r.additionalGids };
+    let home = '/';
+    try {
+      const r = resolveUser(cfg.User || c.record.Config.User || '', c.record.HostConfig.GroupAdd ?? [], read('/etc/passwd'), read('/etc/group'));
+      if (cfg.User) user = { uid: r.uid, gid: r.gid, additionalGids: r.additionalGids };
+      home = r.home;
+    } catch (err) {
+      if (cfg.User) throw err;
     }
     const caps = cfg.Privileged ? { bounding: ALL_CAPABILITIES, effective: ALL_CAPABILITIES, permitted: ALL_CAPABILITIES } : base.capabilities;
     const env = mergeEnv(base.env.filter((e) => cfg.Tty || !e.startsWith('TERM=')), [...(cfg.Tty ? ['TERM=xterm'] : []), ...(cfg.Env ?? [])]);
+    // HOME as the runtime sets it when the image and the exec leave it out: the user's home.
+    if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${home}`);
     const proc: Record<string, unknown> & { args: string[]; terminal: boolean } = {
       ...base,
       terminal: cfg.Tty === true,

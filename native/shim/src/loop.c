@@ -100,7 +100,9 @@ static void do_start(struct client *c)
 			reply(c, false, "exec process is already running");
 			return;
 		}
-		if (launch("exec", msg, sizeof msg) < 0) {
+		int native = S.o.native_exec ? launch_native(msg, sizeof msg) : 1;
+		if (native == 1) native = launch("exec", msg, sizeof msg);
+		if (native < 0) {
 			/* Nothing runs: record the failure as the exit, with dockerd's codes. */
 			S.phase = PHASE_EXITED;
 			S.exit_code_override = strstr(msg, "not found") || strstr(msg, "no such file") ? 127 : 126;

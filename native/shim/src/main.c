@@ -28,7 +28,7 @@ static void usage(void)
 {
 	fputs("usage: berth-shim --id ID --bundle DIR --state-dir DIR --runtime PATH [--runtime-root DIR]\n"
 	      "                  [--log PATH [--log-max-size BYTES] [--log-max-file N]]\n"
-	      "                  [--tty] [--stdin] [--no-pivot] [--exec PROCESS_JSON]\n",
+	      "                  [--tty] [--stdin] [--no-pivot] [--exec PROCESS_JSON [--native FILE]]\n",
 	      stderr);
 	exit(2);
 }
@@ -45,7 +45,7 @@ static bool valid_id(const char *id)
 
 static void parse_args(int argc, char **argv)
 {
-	enum { ID = 1, BUNDLE, STATE, RUNTIME, ROOT, LOG, MAXSIZE, MAXFILE, TTY, STDIN, NOPIVOT, EXEC };
+	enum { ID = 1, BUNDLE, STATE, RUNTIME, ROOT, LOG, MAXSIZE, MAXFILE, TTY, STDIN, NOPIVOT, EXEC, NATIVE };
 	static const struct option longopts[] = {
 		{ "id", required_argument, NULL, ID },
 		{ "bundle", required_argument, NULL, BUNDLE },
@@ -59,6 +59,7 @@ static void parse_args(int argc, char **argv)
 		{ "stdin", no_argument, NULL, STDIN },
 		{ "no-pivot", no_argument, NULL, NOPIVOT },
 		{ "exec", required_argument, NULL, EXEC },
+		{ "native", required_argument, NULL, NATIVE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct options *o = &S.o;
@@ -85,6 +86,7 @@ static void parse_args(int argc, char **argv)
 		case STDIN: o->stdin_open = true; break;
 		case NOPIVOT: o->no_pivot = true; break;
 		case EXEC: o->exec_process = optarg; break;
+		case NATIVE: o->native_exec = optarg; break;
 		default: usage();
 		}
 	}
@@ -100,7 +102,7 @@ static void parse_args(int argc, char **argv)
 	snprintf(o->rt.log, sizeof o->rt.log, "%s/runtime.log", o->state_dir);
 	snprintf(o->pid_file, sizeof o->pid_file, "%s/pid", o->state_dir);
 	/* The shim works from inside its state dir; every other path must not depend on the cwd. */
-	const char *paths[] = { o->bundle, o->state_dir, o->rt.root, o->log_path, o->exec_process };
+	const char *paths[] = { o->bundle, o->state_dir, o->rt.root, o->log_path, o->exec_process, o->native_exec };
 	for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
 		if (paths[i] && paths[i][0] != '/') {
 			fprintf(stderr, "berth-shim: %s must be an absolute path\n", paths[i]);

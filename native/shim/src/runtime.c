@@ -96,6 +96,15 @@ int receive_console_fd(int listen_fd)
 {
 	int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (conn < 0) return -1;
+	int fd = receive_fd(conn);
+	int err = errno;
+	close(conn);
+	errno = err;
+	return fd;
+}
+
+int receive_fd(int conn)
+{
 	char name[4096];
 	struct iovec iov = { name, sizeof name };
 	union {
@@ -111,12 +120,7 @@ int receive_console_fd(int listen_fd)
 	ssize_t r;
 	do r = recvmsg(conn, &m, MSG_CMSG_CLOEXEC);
 	while (r < 0 && errno == EINTR);
-	int err = errno;
-	close(conn);
-	if (r < 0) {
-		errno = err;
-		return -1;
-	}
+	if (r < 0) return -1;
 	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
 	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
 	    c->cmsg_len != CMSG_LEN(sizeof(int))) {

@@ -29,6 +29,9 @@ int run_captured(const char *const argv[], char *msg, size_t msg_len);
 
 /* Receives the pty master sent with SCM_RIGHTS by a runtime that connected to listen_fd. */
 int receive_console_fd(int listen_fd);
+/* Receives one descriptor sent with SCM_RIGHTS on a connected socket (-1, errno EPROTO if the
+ * message carried none). */
+int receive_fd(int conn);
 
 /* The last error message the runtime wrote to its JSON log file, for runtimes that do not also
  * print it to stderr. */

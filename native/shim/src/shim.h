@@ -16,6 +16,7 @@ struct options {
 	const char *state_dir;
 	const char *log_path;      /* NULL: no log (exec processes) */
 	const char *exec_process;  /* process.json: this shim runs `runtime exec` instead of create */
+	const char *native_exec;   /* with exec_process: try the native exec (nsexec.c) first */
 	struct runtime rt;
 	char pid_file[4096];       /* STATE_DIR/pid, absolute for the same reason */
 	off_t log_max_size;
@@ -52,6 +53,9 @@ extern struct shim S;
 /* Runs `runtime create` (or `runtime exec`): sets up stdio, receives the pty, reads the pid.
  * On failure returns -1 with a message in err. */
 int launch(const char *verb, char *err, size_t err_len);
+/* Starts the exec'd process natively (nsexec.c). 0: it runs; -1: it failed (message in err);
+ * 1: the native path does not apply here and nothing was done: use the runtime. */
+int launch_native(char *err, size_t err_len);
 /* The oom_kill counter in a cgroup file, or -1. */
 long read_oom_kills(const char *file);
 /* Reaps children; notes the container's exit. */

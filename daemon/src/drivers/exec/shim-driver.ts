@@ -15,6 +15,7 @@ import type {
 import { chooseRuntime, RuntimeCli, type OciRuntime, type RuntimeState } from './runtime';
 import { Frame, ShimConnection, openAttachSession, parseExit, resizePayload } from './shim-client';
 import { writeFileAtomic } from '../../atomic-file';
+import { nativeExecDescription } from './native-exec';
 
 /** A runtime failure, worded as dockerd words it; exitCode is what dockerd records for the
  * container when the command cannot run (127 not found, 126 not executable). */
@@ -49,6 +50,8 @@ export interface ShimDriverOptions {
    * them are reached by short /proc paths (see dialStateDir). */
   stateRoot: string;
   runtimes: OciRuntime[];
+  /** Execs started by the shim itself (native/shim/src/nsexec.c) where it can; false: always `runtime exec`. */
+  nativeExec?: boolean;
   /** The default-runtime setting (a function to follow config reloads). */
   defaultRuntime: string | (() => string);
   /** Each runtime's --root; default STATE_ROOT/runtime/<name>. */
@@ -216,7 +219,8 @@ class ShimTask implements ContainerTask {
       await conn.command(Frame.start);
     } catch (err) {
       const msg = (err as Error).message;
-      if (this.record.kind === 'exec') throw classify('OCI runtime exec failed: exec failed', msg);
+      // runc begins its own message with "exec failed: ", which dockerd's wording already has.
+      if (this.record.kind === 'exec') throw classify('OCI runtime exec failed: exec failed', msg.replace(/^exec failed: /, ''));
       throw classify('failed to create task for container: failed to start shim task: OCI runtime start failed', msg);
     }
     if (this.record.kind === 'exec') {
@@ -371,6 +375,17 @@ export class ShimDriver implements ExecDriver {
     const processFile = path.join(stateDir, 'process.json');
     await writeJsonAtomic(processFile, { ...options.process, terminal: options.tty });
     const args = ['--id', record.containerId, '--exec', processFile, '--state-dir', stateDir, '--runtime', rt.path, '--runtime-root', record.runtimeRoot];
+    if (this.opts.nativeExec !== false) {
+      // The shim starts the process itself when it can; process.json stays its fallback.
+      const cgroups = await cgroupPathsOf(container.pid).catch(() => undefined);
+      const dirs = cgroups ? [...Object.values(cgroups.v1), ...(cgroups.unified ? [cgroups.unified] : [])] : [];
+      const native = cgroups && nativeExecDescription(options.process, container.pid, dirs);
+      if (native) {
+        const nativeFile = path.join(stateDir, 'native.exec');
+        await writeFileAtomic(nativeFile, native, { durable: false });
+        args.push('--native', nativeFile);
+      }
+    }
     if (options.tty) args.push('--tty');
     if (options.openStdin) args.push('--stdin');
     let started: { shimPid: number; pid: number };
