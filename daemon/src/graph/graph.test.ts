@@ -146,6 +146,13 @@ describe.each(['overlay2', 'vfs'])('graph on %s', (driverName) => {
     expect(graph.images.get(app.id)?.lastTagTime).toBeDefined();
   });
 
+  it('keeps the tag time of an image loaded again under the same name', async () => {
+    const before = graph.resolve('app:1').record.lastTagTime;
+    expect(before).toBeDefined();
+    await loadImages(graph, Readable.from([await archive([{ tag: 'app:1', layers: [base, top], created: '2024-02-01T00:00:00Z' }])]), undefined, signal);
+    expect(graph.resolve('app:1').record.lastTagTime).toBe(before);
+  });
+
   it('resolves names as dockerd does: tags, full and short ids, digests of the config', async () => {
     const { record } = graph.resolve('docker.io/library/app:1');
     expect(graph.resolve(record.id).record).toBe(record);

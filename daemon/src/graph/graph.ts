@@ -202,7 +202,10 @@ export class Graph {
   /** Stores an image whose blobs and layers are in place, then tags it. */
   async addImage(record: ImageRecord, refs: Reference[]): Promise<void> {
     const previous = this.images.get(record.id);
-    const merged: ImageRecord = previous ? { ...record, repoDigests: [...new Set([...(previous.repoDigests ?? []), ...(record.repoDigests ?? [])])] } : record;
+    // The tag time stays: tagging again with the same names writes nothing (see tag).
+    const merged: ImageRecord = previous
+      ? { ...record, lastTagTime: record.lastTagTime ?? previous.lastTagTime, repoDigests: [...new Set([...(previous.repoDigests ?? []), ...(record.repoDigests ?? [])])] }
+      : record;
     await this.images.put(merged);
     for (const ref of refs) await this.tag(record.id, ref);
   }
