@@ -17,7 +17,7 @@ export function ping(socketPath: string, timeoutMs = 2000): Promise<boolean> {
 }
 
 /** Polls until berthd answers, `giveUp()` says the VM is gone, or the deadline passes. */
-export async function waitForPing(socketPath: string, deadline: number, giveUp: () => string | undefined, intervalMs = 50): Promise<void> {
+export async function waitForPing(socketPath: string, deadline: number, giveUp: () => string | undefined, intervalMs = 20): Promise<void> {
   for (;;) {
     const reason = giveUp();
     if (reason) throw new Error(reason);

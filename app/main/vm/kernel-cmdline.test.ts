@@ -7,8 +7,9 @@ describe('kernel command line', () => {
   it('carries the berth.* keys berth-init reads', () => {
     const line = kernelCmdline({ ...base, tscKhz: 2596144 });
     expect(line.split(' ')).toEqual(expect.arrayContaining(['console=ttyS0', 'berth.root=berth-root', 'berth.data=berth-data', 'berth.net=static',
-      'berth.api=tcp:2375:10.0.2.2', 'berth.control=serial:berth.control', 'tsc_early_khz=2596144', 'tsc=reliable']));
-    expect(kernelCmdline(base)).not.toContain('tsc');
+      'berth.api=tcp:2375:10.0.2.2', 'berth.control=serial:berth.control', 'tsc_early_khz=2596144', 'tsc=reliable', 'lpj=10384576',
+      'initcall_blacklist=init_kprobe_trace,crypto_kdf108_init']));
+    expect(kernelCmdline(base)).not.toMatch(/tsc|lpj/);
     expect(line).not.toContain(' -- ');
   });
 

@@ -59,22 +59,22 @@ export async function detectRuntimes(
   controllersInUnified: string[] = unifiedControllers(mounts),
 ): Promise<OciRuntime[]> {
   const names = new Set<string>([...KNOWN_RUNTIMES, ...Object.keys(paths)]);
-  const found: OciRuntime[] = [];
-  for (const name of names) {
+  // All asked at once: each --version is a process start, a visible moment when berthd boots in an
+  // emulated VM.
+  const found = await Promise.all([...names].map(async (name): Promise<OciRuntime | undefined> => {
     const bin = which(paths[name] ?? name);
-    if (!bin) continue;
+    if (!bin) return undefined;
     let version = '';
     let commit = '';
     try {
       ({ version, commit } = parseVersion((await run(bin, ['--version'], { timeout: 10_000 })).stdout));
     } catch (err) {
-      found.push({ name, path: bin, version, commit, usable: false, reason: `${bin} --version failed: ${(err as Error).message}` });
-      continue;
+      return { name, path: bin, version, commit, usable: false, reason: `${bin} --version failed: ${(err as Error).message}` };
     }
     const obstacle = cgroupObstacle(path.basename(bin), version, mounts, controllersInUnified);
-    found.push({ name, path: bin, version, commit, usable: !obstacle, ...(obstacle ? { reason: obstacle } : {}) });
-  }
-  return found;
+    return { name, path: bin, version, commit, usable: !obstacle, ...(obstacle ? { reason: obstacle } : {}) };
+  }));
+  return found.filter((r): r is OciRuntime => r !== undefined);
 }
 
 export interface RuntimeChoice {

@@ -13,6 +13,8 @@ export interface NetworkComponent {
   /** Undefined when networking could not start on this host (the reason is logged and in `error`). */
   driver?: NetworkManager;
   error?: string;
+  /** Settles when the bridges and the firewall are up (or networking failed: see `error`). */
+  ready: Promise<void>;
   /** The container component tells how to resolve a container reference (connect/disconnect). */
   setContainerRefs(refs: ContainerRefs): void;
   /** After the containers' live restore: which containers still run. */
@@ -24,6 +26,7 @@ export async function openNetworks(o: { engine: Engine; config: DaemonConfig; lo
   let refs: ContainerRefs = noContainers;
   let driver: NetworkManager | undefined;
   let error: string | undefined;
+  let ready: Promise<void> = Promise.resolve();
   try {
     await NetworkManager.check();
     driver = new NetworkManager({
@@ -36,7 +39,13 @@ export async function openNetworks(o: { engine: Engine; config: DaemonConfig; lo
       log: o.log,
       publish: (action, n, attributes) => o.engine.events.publish('network', action, n.Id, { name: n.Name, type: n.Driver, ...attributes }),
     });
-    await driver.init();
+    // Not awaited: the bridges and the firewall come up while the API is already served (the
+    // driver queues every operation behind them; a failure makes each one refuse with the reason).
+    ready = driver.init().catch((err: unknown) => {
+      error = err instanceof Error ? err.message : String(err);
+      o.log.error('networking is unavailable: the bridges and the firewall could not be set up', { error });
+      driver = undefined;
+    });
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);
     o.log.error('networking is unavailable: containers can only use --network none or host', { error });
@@ -46,10 +55,21 @@ export async function openNetworks(o: { engine: Engine; config: DaemonConfig; lo
     if (!driver) throw unavailable(`networking is unavailable on this host: ${error}`);
     return driver;
   };
-  registerNetworkJobs(o.engine, networks, () => refs);
+  // The network jobs answer once the bring-up is done (on a first start it creates the default
+  // bridge's record).
+  const afterBringUp: Pick<Engine, 'register'> = {
+    register: (name, handler) => o.engine.register(name, async (job) => {
+      await ready;
+      return handler(job);
+    }),
+  };
+  registerNetworkJobs(afterBringUp, networks, () => refs);
   return {
     driver,
-    error,
+    get error() {
+      return error;
+    },
+    ready,
     setContainerRefs: (r) => {
       refs = r;
     },

@@ -54,7 +54,7 @@ export function networkMatches(n: NetworkRecord, view: Record<string, unknown>, 
     && labelsMatch(f, n.Labels, 'label');
 }
 
-export function registerNetworkJobs(engine: Engine, networks: () => NetworkManager, containers: () => ContainerRefs): void {
+export function registerNetworkJobs(engine: Pick<Engine, 'register'>, networks: () => NetworkManager, containers: () => ContainerRefs): void {
   engine.register('network.list', async ({ args }) => networks().list()
     .map((n) => ({ n, view: networks().inspect(n.Id) }))
     .filter(({ n, view }) => networkMatches(n, view, args.filters))

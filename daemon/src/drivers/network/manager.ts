@@ -3,14 +3,13 @@
 // the published-port proxies and the embedded DNS servers, and keeps them equal to the records on
 // disk. Every change runs under one lock: IPAM, the firewall and the records move together.
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { conflict, forbidden, invalidParameter, notFound, systemError } from '../../errors';
+import { conflict, forbidden, invalidParameter, notFound, systemError, unavailable } from '../../errors';
 import type { Logger } from '../../log';
 import { allocate, DEFAULT_POOLS, formatCidr, newAllocation, parseCidr, overlaps, pickSubnet, release, type AddressPool, type Allocation } from './ipam';
 import { attachVeth, bridgePorts, createNetns, createNetnsWithVeth, deleteLink, deleteNetns, ensureBridge, hostRouteDevices, hostRoutes, ipForwarding, macFor, type VethSpec } from './bridge';
 import { Firewall, type FirewallState } from './firewall';
-import { command } from './command';
 import { closePorts, openPorts, requestedPorts } from './ports';
 import type { PortProxy } from './proxy';
 import { DnsServer, parseUpstream } from './dns';
@@ -68,17 +67,27 @@ export class NetworkManager implements NetworkDriver {
     mkdirSync(this.netnsDir, { recursive: true, mode: 0o700 });
   }
 
+  /** Set while init() runs; restore() does not hold the daemon's start-up behind it. */
+  private initializing: Promise<void> | undefined;
+  /** Why init() failed: every later operation refuses with it. */
+  private failure: Error | undefined;
+
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
+    const guarded = () => (this.failure ? Promise.reject(unavailable(`networking is unavailable on this host: ${this.failure.message}`)) : fn());
+    const next = this.queue.then(guarded, guarded);
     this.queue = next.catch(() => undefined);
     return next;
   }
 
   // ---- start-up and shutdown ----
 
-  /** Loads the records, recreates the predefined networks and the bridges, restores the firewall. */
+  /**
+   * Loads the records, recreates the predefined networks and the bridges, restores the firewall.
+   * The records load at once; the rest spawns ip and nft several times (seconds in an emulated VM),
+   * so the daemon serves its API meanwhile and every other operation waits for it in the queue.
+   */
   init(): Promise<void> {
-    return this.exclusive(async () => {
+    const done = this.exclusive(async () => {
       for (const n of this.store.networks()) this.networks.set(n.Id, n);
       for (const s of this.store.sandboxes()) this.sandboxes.set(s.id, s);
       await this.ensurePredefined();
@@ -109,6 +118,11 @@ export class NetworkManager implements NetworkDriver {
       }
       await this.applyFirewall();
     });
+    this.initializing = done.then(
+      () => { this.initializing = undefined; },
+      (err: unknown) => { this.initializing = undefined; this.failure = err instanceof Error ? err : new Error(String(err)); },
+    );
+    return done;
   }
 
   /**
@@ -116,7 +130,7 @@ export class NetworkManager implements NetworkDriver {
    * others (their process died while berthd was away).
    */
   restore(running: Set<string>): Promise<void> {
-    return this.exclusive(async () => {
+    const done = this.exclusive(async () => {
       for (const sb of this.sandboxes.values()) {
         if (!sb.netns || sb.mode.startsWith('container:') || sb.mode === 'host') continue;
         if (!running.has(sb.id)) {
@@ -134,6 +148,11 @@ export class NetworkManager implements NetworkDriver {
       }
       await this.applyFirewall();
     });
+    if (!this.initializing) return done;
+    // The daemon's start-up (the containers' live restore) does not wait for the bridges: the
+    // restore keeps its place in the queue, ahead of any operation that comes after it.
+    done.catch((err: unknown) => this.options.log.warn('restoring networks failed', { err: (err as Error).message }));
+    return Promise.resolve();
   }
 
   /**
@@ -749,8 +768,16 @@ export class NetworkManager implements NetworkDriver {
   }
 
   /** Throws when the firewall could not be programmed at all (no nft): the daemon says so at start. */
-  static async check(): Promise<void> {
-    const r = await command('nft', ['--version']).catch(() => ({ code: 127 }));
-    if (r.code !== 0) throw systemError('nft (nftables) is not installed: install the nftables package (scripts/setup.sh does)');
+  /** nft on PATH (looked up, not run: a spawn costs a visible moment of an emulated VM's boot). */
+  static async check(searchPath = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'): Promise<void> {
+    const found = searchPath.split(':').some((dir) => {
+      try {
+        accessSync(path.join(dir || '.', 'nft'), constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    if (!found) throw systemError('nft (nftables) is not installed: install the nftables package (scripts/setup.sh does)');
   }
 }
