@@ -22,6 +22,7 @@ import { openNetworks, type NetworkComponent } from './drivers/network/component
 import { openVolumes } from './drivers/volume/component';
 import type { VolumeManager } from './drivers/volume/manager';
 import { openContainers } from './container/component';
+import { detectRuntimes } from './drivers/exec/runtime';
 import { ContainerAttachments } from './drivers/attachments';
 import { writeFileAtomicSync } from './atomic-file';
 
@@ -108,6 +109,10 @@ export class Daemon {
 
   /** Registers every component's jobs. Components join here as they land. */
   private async wire(): Promise<void> {
+    // The OCI runtimes' --version probes run while the graph opens: each is a process start, a
+    // visible moment of the VM's boot under emulation. openContainers awaits (and reports) them.
+    const probedRuntimes = detectRuntimes();
+    probedRuntimes.catch(() => undefined);
     const graph = await Graph.open({ dataRoot: this.config.dataRoot, storageDriver: this.config.storageDriver, events: this.engine.events, log: this.log.child({ component: 'graph' }) });
     this.graph = graph;
     registerImageJobs(this.engine, graph);
@@ -116,7 +121,7 @@ export class Daemon {
     this.networks = networks;
     this.volumes = volumes;
     new Distribution(this.engine, { graph, dataRoot: this.config.dataRoot, config: () => ({ ...this.config, certsDir: process.env.BERTH_CERTS_D || DEFAULT_CERTS_DIR }) }).register();
-    const { containers, runtimes } = await openContainers({ engine: this.engine, graph, dataRoot: this.config.dataRoot, execRoot: this.config.execRoot, defaultRuntime: () => this.config.defaultRuntime, log: this.log.child({ component: 'container' }), attachments: new ContainerAttachments(networks.driver, volumes) });
+    const { containers, runtimes } = await openContainers({ engine: this.engine, graph, runtimes: probedRuntimes, dataRoot: this.config.dataRoot, execRoot: this.config.execRoot, defaultRuntime: () => this.config.defaultRuntime, log: this.log.child({ component: 'container' }), attachments: new ContainerAttachments(networks.driver, volumes) });
     networks.setContainerRefs((ref) => containers.get(ref).id);
     const sources: SystemSources = {
       config: () => this.config,

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Engine } from '../engine/engine';
 import type { Logger } from '../log';
 import type { Graph } from '../graph/graph';
-import { detectRuntimes, runtimeInfo } from '../drivers/exec/runtime';
+import { detectRuntimes, runtimeInfo, type OciRuntime } from '../drivers/exec/runtime';
 import { ShimDriver } from '../drivers/exec/shim-driver';
 import { Containers } from './containers';
 import { Execs } from './exec';
@@ -20,8 +20,9 @@ export interface ContainerComponent {
   runtimes(): RuntimeInfo;
 }
 
-export async function openContainers(o: { engine: Engine; graph: Graph; dataRoot: string; execRoot: string; defaultRuntime: () => string; log: Logger; attachments?: ContainerAttachments }): Promise<ContainerComponent> {
-  const runtimes = await detectRuntimes();
+export async function openContainers(o: { engine: Engine; graph: Graph; dataRoot: string; execRoot: string; defaultRuntime: () => string; log: Logger; attachments?: ContainerAttachments; runtimes?: Promise<OciRuntime[]> }): Promise<ContainerComponent> {
+  // The daemon may have started the runtime probes already (see Daemon.wire).
+  const runtimes = await (o.runtimes ?? detectRuntimes());
   // BERTH_EXEC=runtime sends every exec through `runtime exec` (to compare the two paths).
   const exec = new ShimDriver({ stateRoot: o.execRoot, runtimes, defaultRuntime: o.defaultRuntime(), nativeExec: process.env.BERTH_EXEC !== 'runtime' });
   const host = specHost();
