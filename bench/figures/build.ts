@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { medianMs, type Figure } from '../harness';
+import { cliFloorMs, cliFloorNote } from '../cli-floor';
 import { startBerthd, type Berthd } from '../../e2e/berthd';
 import { ensureFixtures } from '../../e2e/fixtures/fixtures';
 
@@ -90,7 +91,8 @@ export const buildFigures: Figure[] = [
       try {
         const berth = await medianMs(() => build(berthd.env, context, []), 10, 2);
         const baseline = reference ? await medianMs(() => build(reference.env, context, ['--build-arg', 'BASE=busybox:ref']), 10, 2) : undefined;
-        return { berth, baseline };
+        const cli = await cliFloorMs(['build', '-q', context], 10);
+        return { berth, baseline, note: cliFloorNote(cli, baseline) };
       } finally {
         await done();
       }

@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { medianMs, type Engines, type Figure, type Measurement } from '../harness';
 import { ensureFixtures } from '../../e2e/fixtures/fixtures';
 import { rssMiB } from './system';
+import { cliFloorMs, cliFloorNote } from '../cli-floor';
 
 const run = promisify(execFile);
 const LABEL = 'berth.bench.containers';
@@ -334,7 +335,8 @@ export const containerFigures: Figure[] = [
         const m = await alternate(berth, ref, 15, 2, (e) => timeMs(() => docker(e, ['run', '--rm', ...benchArgs, e.image, 'true'])));
         const [sleeper] = await sleepers(berth, 1);
         const floor = await runtimeFloor(engines.berthd, sleeper!, 'run', 7);
-        return { ...m, note: joinNotes(m.note, floorNote(floor, 'create + start + delete', m.baseline), note) };
+        const cli = await cliFloorMs(['run', '--rm', ...benchArgs, 'busybox', 'true'], 7);
+        return { ...m, note: joinNotes(m.note, floorNote(floor, 'create + start + delete', m.baseline), cliFloorNote(cli, m.baseline), note) };
       });
     },
   },
@@ -352,7 +354,8 @@ export const containerFigures: Figure[] = [
         const note = await neighbours();
         const m = await alternate(berth, ref, 15, 2, (e) => timeMs(() => docker(e, ['exec', target(e), 'true'])));
         const floor = await runtimeFloor(engines.berthd, b!, 'exec', 7);
-        return { ...m, note: joinNotes(m.note, floorNote(floor, 'exec', m.baseline), note) };
+        const cli = await cliFloorMs(['exec', 'x', 'true'], 7);
+        return { ...m, note: joinNotes(m.note, `(berthd starts the process itself; ${floor.runtime} exec alone would take ${floor.ms.toFixed(1)} ms)`, cliFloorNote(cli, m.baseline), note) };
       });
     },
   },

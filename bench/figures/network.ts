@@ -12,6 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import type { Figure } from '../harness';
+import { cliFloorMs, cliFloorNote } from '../cli-floor';
 import { ensureFixtures } from '../../e2e/fixtures/fixtures';
 
 const run = promisify(execFile);
@@ -168,7 +169,9 @@ export const networkFigures: Figure[] = [
         if (reference) base.push(await timed(reference.env, 'busybox:ref'));
       }
       const median = (a: number[]) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
-      return reference ? { berth: median(berth), baseline: median(base), baselineName: 'dockerd' } : { berth: median(berth) };
+      const baseline = reference ? median(base) : undefined;
+      const note = cliFloorNote(await cliFloorMs(['run', '--rm', 'busybox', 'true'], 7), baseline);
+      return reference ? { berth: median(berth), baseline, baselineName: 'dockerd', note } : { berth: median(berth), note };
     },
   },
 ];
