@@ -5,9 +5,10 @@
 // home with relative paths, so an image of a few hundred layers still fits the one page of mount
 // options the kernel accepts.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statfsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, statfsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, symlink, writeFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import os from 'node:os';
 import { PassThrough, type Readable } from 'node:stream';
 import type { AppliedLayer, Change, GraphDriver, PreparedRootfs, StagedLayer } from './graph-driver';
 import { extractLayer, type Hasher } from './extract';
@@ -39,14 +40,23 @@ export class OverlayDriver implements GraphDriver {
     for (const name of readdirSafe(home)) if (name.startsWith('tmp-')) rmSync(path.join(home, name), { recursive: true, force: true });
   }
 
-  /** Whether overlay mounts work on this data root (it cannot sit on overlay itself, for one). */
+  /**
+   * Whether overlay mounts work on this data root (it cannot sit on overlay itself, for one). A
+   * success is remembered beside the layers for this kernel and this filesystem: the probe's mount
+   * and umount are two process starts, a visible part of the VM's boot under emulation.
+   */
   static async supported(home: string): Promise<{ ok: boolean; reason?: string }> {
+    const marker = path.join(home, 'probed');
+    const stamp = `${os.release()} ${statSync(home).dev}`;
+    if (readFileSafe(marker) === stamp) return { ok: true };
     const probe = path.join(home, `probe-${randomBytes(4).toString('hex')}`);
     try {
       for (const d of ['lower1', 'lower2', 'upper', 'work', 'merged']) await mkdir(path.join(probe, d), { recursive: true });
       const r = await run('mount', ['-t', 'overlay', 'overlay', '-o', 'lowerdir=lower1:lower2,upperdir=upper,workdir=work', 'merged'], probe);
       if (r.code !== 0) return { ok: false, reason: r.stderr };
       await unmount(path.join(probe, 'merged'));
+      // A torn write only mismatches, and the next start probes again.
+      await writeFile(marker, stamp + '\n');
       return { ok: true };
     } catch (err) {
       return { ok: false, reason: (err as Error).message };
