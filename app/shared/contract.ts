@@ -2,7 +2,7 @@
 // event channel with its payload. Electron's preload and web mode's WebSocket bridge both build
 // the same API from these tables (see api.ts), and main's handlers are typed against them.
 import type {
-  BuildContextView, BuildEnd, BuildHostView, BuildRequest, ContainerFileEntry, ContainersChange, ContainerStatsSample, ContainerView, EngineStatus, ImageDetailView, LayerTreeView, ImageView, JobView, LogLine, LogOpenOptions,
+  BuildContextView, BuildEnd, BuildHostView, BuildRequest, ContainerFileEntry, ContainersChange, ContainerStatsSample, ContainerView, EngineStatus, ImageDetailView, LayerTreeView, ImageView, JobView, LogChunk, LogOpenOptions,
   NetworkView, PullProgress, RunOptions, Settings, TerminalOpenOptions, VolumeView,
 } from './views.js';
 
@@ -48,7 +48,7 @@ export interface RequestChannels {
   'volumes:prune': [[], number];
   'networks:list': [[], NetworkView[]];
   'networks:remove': [[id: string], void];
-  /** Opens a log stream; lines arrive on `logs:data` tagged with the returned stream id. */
+  /** Opens a log stream; its lines arrive in chunks on `logs:data` tagged with the returned stream id. */
   'logs:open': [[options: LogOpenOptions], string];
   'logs:close': [[streamId: string], void];
   /** Execs a command with a tty; output arrives on `terminals:data` tagged with the session id. */
@@ -79,7 +79,7 @@ export interface EventChannels {
   'builds:end': BuildEnd;
   'volumes:changed': VolumeView[];
   'networks:changed': NetworkView[];
-  'logs:data': { streamId: string; lines: LogLine[] };
+  'logs:data': { streamId: string; chunks: LogChunk[] };
   'logs:end': { streamId: string; error?: string };
   'terminals:data': { sessionId: string; data: string };
   'terminals:exit': { sessionId: string; error?: string };

@@ -141,6 +141,16 @@ export interface LogLine {
   text: string;
 }
 
+/**
+ * Whole lines of one stream as they came: `text` is one or more lines joined by "\n", without
+ * the last one's newline. A log travels in these rather than line by line, so a fast stream costs
+ * a few strings per read instead of an object per line.
+ */
+export interface LogChunk {
+  stream: 'stdout' | 'stderr';
+  text: string;
+}
+
 export interface TerminalOpenOptions {
   containerId: string;
   /** Command to exec; defaults to a shell that exists in the image. */

@@ -21,7 +21,8 @@ const grouped = `${run}-grouped`;
 const ran = `${run}-ran`;
 const attachable = `${run}-attachable`;
 const doomed = `${run}-doomed`;
-const names = [logger, shell, victim, grouped, ran, attachable, doomed];
+const finished = `${run}-finished`;
+const names = [logger, shell, victim, grouped, ran, attachable, doomed, finished];
 
 beforeAll(async () => {
   engine = await startTestEngine();
@@ -133,6 +134,33 @@ describe(`the app in web mode against ${engineChoice}`, () => {
     await page.locator('.log-line.current').waitFor({ timeout: 15_000 });
     expect(await page.locator('.log-line.current').textContent()).toBe('line 0 from stdout');
     await page.getByLabel('Since').selectOption('');
+  });
+
+  it('keeps the last line in view when the container stops and the end of the stream is noted', async () => {
+    // Quiet for a few seconds after its last line, then it exits: the note that the stream ended
+    // appears below the list and shrinks it, and the view must stay pinned to the end.
+    await docker(engine, 'run', '-d', '--name', finished, engine.image, 'sh', '-c', 'i=0; while [ $i -lt 3000 ]; do echo "row $i"; i=$((i+1)); done; echo the-last-line; sleep 3');
+    await page.getByRole('button', { name: 'Back to containers' }).click();
+    await row(finished).locator('.name').click();
+    const lastShown = () => page.evaluate<string>(`(() => {
+      const list = document.querySelector('.log-lines');
+      const rows = [...list.querySelectorAll('.vrow')].sort((a, b) => Number(a.getAttribute('aria-posinset')) - Number(b.getAttribute('aria-posinset')));
+      const last = rows[rows.length - 1];
+      const box = list.getBoundingClientRect();
+      const r = last.getBoundingClientRect();
+      const inView = r.top >= box.top - 1 && r.bottom <= box.bottom + 1;
+      return last.getAttribute('aria-posinset') + '/' + last.getAttribute('aria-setsize') + ' ' + last.textContent + (inView ? '' : ' (hidden)');
+    })()`);
+    await expect.poll(lastShown, { timeout: 15_000 }).toBe('3001/3001 the-last-line');
+    expect(await page.locator('.log-end').count()).toBe(0); // still running: the case is the note coming later
+    await page.locator('.log-end').waitFor({ timeout: 15_000 });
+    await expect.poll(lastShown).toBe('3001/3001 the-last-line');
+    await page.getByLabel('Search log').fill('row 2999');
+    await page.getByLabel('Search log').press('Enter');
+    await expect.poll(() => page.locator('.log-line.current').textContent()).toBe('row 2999');
+    await page.getByLabel('Search log').press('Shift+Enter');
+    expect(await page.locator('.match-count').textContent()).toBe('1/1');
+    await page.getByLabel('Search log').fill('');
   });
 
   it('runs echo in a terminal and the text appears in the xterm buffer', async () => {

@@ -1,32 +1,47 @@
 // Log streams for one window: the engine's log stream (demultiplexed unless the container has a
-// tty) cut into lines and pushed in batches. The engine stream is paused while the window's
-// transport is backed up, so a fast log never piles up in memory here.
+// tty) cut at line ends and pushed as chunks of whole lines. The engine stream is paused while the
+// window's transport is backed up, so a fast log never piles up in memory here.
 import { StringDecoder } from 'node:string_decoder';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { LogLine, LogOpenOptions } from '../../shared/views.js';
+import type { LogChunk, LogOpenOptions } from '../../shared/views.js';
 import { MultiplexedStreamDecoder } from '../engine/multiplexed-stream.js';
 import { EngineError } from '../engine/engine-error.js';
 import type { Emit } from './broadcaster.js';
 import type { EngineService } from './engine-service.js';
 
-/** Splits decoded text into lines, keeping a partial last line until its newline arrives. */
+/**
+ * Cuts decoded text at its last newline: the whole lines go on as one text (see LogChunk), the
+ * partial last line waits for its newline. No string per line is made here: at 20 MB/s of short
+ * lines that is 200,000 strings a second for the garbage collector, here and in the renderer.
+ */
 export class LineSplitter {
   private readonly decoder = new StringDecoder('utf8');
   private partial = '';
 
-  push(chunk: Buffer): string[] {
+  /** The lines this chunk completed, joined by "\n"; undefined when it completed none. */
+  push(chunk: Buffer): string | undefined {
     const text = this.partial + this.decoder.write(chunk);
-    const lines = text.split('\n');
-    this.partial = lines.pop() ?? '';
-    return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+    const nl = text.lastIndexOf('\n');
+    if (nl < 0) {
+      this.partial = text;
+      return undefined;
+    }
+    this.partial = text.slice(nl + 1);
+    return withoutCarriageReturns(text.slice(0, nl));
   }
 
-  end(): string[] {
+  /** The partial last line, once the stream has ended; undefined when there is none. */
+  end(): string | undefined {
     const rest = this.partial + this.decoder.end();
     this.partial = '';
-    return rest ? [rest] : [];
+    return rest ? withoutCarriageReturns(rest) : undefined;
   }
+}
+
+/** CRLF line ends as LF: a "\r" before each "\n" and at the very end goes. */
+function withoutCarriageReturns(lines: string): string {
+  return lines.includes('\r') ? lines.replace(/\r(?=\n)|\r$/g, '') : lines;
 }
 
 /**
@@ -81,23 +96,29 @@ export class LogsService {
     let error: string | undefined;
     try {
       for await (const chunk of res) {
-        const lines: LogLine[] = [];
+        const chunks: LogChunk[] = [];
         const pieces = tty ? [{ stream: 'stdout' as const, data: chunk as Buffer }] : demux.push(chunk as Buffer);
         for (const piece of pieces) {
           if (piece.stream === 'stdin') continue;
-          for (const text of splitters[piece.stream].push(piece.data)) lines.push({ stream: piece.stream, text });
+          const text = splitters[piece.stream].push(piece.data);
+          if (text === undefined) continue;
+          // Consecutive pieces of one stream (the engine frames each write) travel as one text.
+          const last = chunks[chunks.length - 1];
+          if (last?.stream === piece.stream) last.text += `\n${text}`;
+          else chunks.push({ stream: piece.stream, text });
         }
-        if (lines.length) this.emit('logs:data', { streamId, lines });
+        if (chunks.length) this.emit('logs:data', { streamId, chunks });
         while (this.backedUp() && this.streams.has(streamId)) await new Promise((r) => setTimeout(r, 20));
       }
     } catch (err) {
       if (this.streams.has(streamId)) error = (err as Error).message;
     }
-    const rest: LogLine[] = [
-      ...splitters.stdout.end().map((text) => ({ stream: 'stdout' as const, text })),
-      ...splitters.stderr.end().map((text) => ({ stream: 'stderr' as const, text })),
-    ];
-    if (rest.length) this.emit('logs:data', { streamId, lines: rest });
+    const rest: LogChunk[] = [];
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const text = splitters[stream].end();
+      if (text !== undefined) rest.push({ stream, text });
+    }
+    if (rest.length) this.emit('logs:data', { streamId, chunks: rest });
     this.emit('logs:end', { streamId, error });
     this.streams.delete(streamId);
   }

@@ -42,13 +42,25 @@ describe('containerView', () => {
 });
 
 describe('LineSplitter', () => {
-  it('cuts lines across chunks and multi-byte characters, and strips carriage returns', () => {
+  it('cuts whole lines across chunks and multi-byte characters, and strips carriage returns', () => {
     const s = new LineSplitter();
     const bytes = Buffer.from('héllo\r\nwörld\npart');
-    const lines: string[] = [];
-    for (let i = 0; i < bytes.length; i++) lines.push(...s.push(bytes.subarray(i, i + 1)));
-    expect(lines).toEqual(['héllo', 'wörld']);
-    expect(s.end()).toEqual(['part']);
+    const texts: string[] = [];
+    for (let i = 0; i < bytes.length; i++) {
+      const t = s.push(bytes.subarray(i, i + 1));
+      if (t !== undefined) texts.push(t);
+    }
+    expect(texts).toEqual(['héllo', 'wörld']);
+    expect(s.end()).toBe('part');
+    expect(s.end()).toBeUndefined();
+  });
+
+  it('gives the lines a chunk completed as one text, keeping empty lines', () => {
+    const s = new LineSplitter();
+    expect(s.push(Buffer.from('a\r\n\nb\nc'))).toBe('a\n\nb');
+    expect(s.push(Buffer.from('d\r'))).toBeUndefined();
+    expect(s.push(Buffer.from('\n'))).toBe('cd');
+    expect(s.push(Buffer.from('\n'))).toBe('');
   });
 });
 

@@ -1,9 +1,10 @@
 // A container's log: streamed from main, held in a LogBuffer, drawn by the virtual list once per
 // animation frame. Follow keeps the stream open and the view pinned to the end; search highlights
-// matching lines and steps through them.
+// matching lines and steps through them. Matches and the current one are line numbers (LogBuffer's,
+// stable while old lines are dropped); the list's rows are indices among the lines held.
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { berth } from '../berth.js';
-import { LogBuffer, stepMatch } from '../logs/log-buffer.js';
+import { holds, LogBuffer, lowerBound, stepMatch } from '../logs/log-buffer.js';
 import { VirtualList } from './VirtualList.js';
 
 const ROW_HEIGHT = 20;
@@ -26,14 +27,15 @@ export function LogsPanel({ containerId }: { containerId: string }) {
     let closed = false;
     buffer.clear();
     setEnded(null);
+    setCurrent(-1); // its line went with the old stream
     // Output can race the answer to open(); hold it until the stream id is known.
-    const early: { streamId: string; lines: Parameters<LogBuffer['append']>[0] }[] = [];
+    const early: { streamId: string; chunks: Parameters<LogBuffer['append']>[0] }[] = [];
     const redraw = () => {
       if (!frame) frame = requestAnimationFrame(() => { frame = 0; setVersion(buffer.version); });
     };
     const offData = api.on('logs:data', (m) => {
       if (streamId === undefined) early.push(m);
-      else if (m.streamId === streamId) { buffer.append(m.lines); redraw(); }
+      else if (m.streamId === streamId) { buffer.append(m.chunks); redraw(); }
     });
     const endedEarly: { streamId: string; error?: string }[] = [];
     const onEnd = (m: { error?: string }) => setEnded(m.error ?? (follow ? 'The log stream ended (the container stopped).' : ''));
@@ -45,7 +47,7 @@ export function LogsPanel({ containerId }: { containerId: string }) {
     api.logs.open({ id: containerId, follow, timestamps, tail: since ? 'all' : 5000, since: since || undefined }).then((id) => {
       if (closed) { void api.logs.close(id); return; }
       streamId = id;
-      for (const m of early.splice(0)) if (m.streamId === id) buffer.append(m.lines);
+      for (const m of early.splice(0)) if (m.streamId === id) buffer.append(m.chunks);
       for (const m of endedEarly.splice(0)) if (m.streamId === id) onEnd(m);
       redraw();
     }, (err: Error) => setEnded(`Cannot read the log: ${err.message}`));
@@ -57,9 +59,10 @@ export function LogsPanel({ containerId }: { containerId: string }) {
     };
   }, [containerId, follow, timestamps, since, buffer]);
 
+  // The buffer reads only what came since it was last asked with the same query.
   const matches = useMemo(() => buffer.search(query), [buffer, query, version]);
-  const matchSet = useMemo(() => new Set(matches), [matches]);
-  const position = matches.indexOf(current);
+  const position = holds(matches, current) ? lowerBound(matches, current) : -1;
+  const currentRow = current >= buffer.first ? current - buffer.first : -1;
 
   const step = (direction: 1 | -1) => setCurrent(stepMatch(matches, current, direction));
 
@@ -90,8 +93,8 @@ export function LogsPanel({ containerId }: { containerId: string }) {
         <span className="muted match-count" aria-live="polite">{query ? `${position >= 0 ? position + 1 : 0}/${matches.length}` : ''}</span>
         <button onClick={() => step(-1)} disabled={!matches.length} aria-label="Previous match">↑</button>
         <button onClick={() => step(1)} disabled={!matches.length} aria-label="Next match">↓</button>
-        <button onClick={() => void navigator.clipboard?.writeText(allText(buffer))}>Copy</button>
-        <button onClick={() => download(`${containerId.slice(0, 12)}.log`, allText(buffer))}>Download</button>
+        <button onClick={() => void navigator.clipboard?.writeText(buffer.text())}>Copy</button>
+        <button onClick={() => download(`${containerId.slice(0, 12)}.log`, buffer.text())}>Download</button>
       </div>
       <VirtualList
         listRef={listRef}
@@ -99,21 +102,18 @@ export function LogsPanel({ containerId }: { containerId: string }) {
         label="Log lines"
         count={buffer.length}
         rowHeight={ROW_HEIGHT}
-        itemKey={(i) => String(i)}
+        itemKey={(i) => String(buffer.first + i)}
         stickToBottom={follow && current < 0}
-        scrollToIndex={current}
+        scrollToIndex={currentRow}
         renderRow={(i) => {
           const l = buffer.at(i)!;
-          return <div className={`log-line ${l.stream} ${matchSet.has(i) ? 'match' : ''} ${i === current ? 'current' : ''}`}>{l.text}</div>;
+          const n = buffer.first + i;
+          return <div className={`log-line ${l.stream} ${holds(matches, n) ? 'match' : ''} ${n === current ? 'current' : ''}`}>{l.text}</div>;
         }}
       />
       {ended ? <p className="log-end muted">{ended}</p> : null}
     </div>
   );
-}
-
-function allText(buffer: LogBuffer): string {
-  return Array.from({ length: buffer.length }, (_, i) => buffer.at(i)!.text).join('\n');
 }
 
 /** Saves text as a file through a temporary object URL (no server round trip). */

@@ -24,10 +24,17 @@ export function VirtualList({ count, rowHeight, itemKey, renderRow, scrollToInde
   const [viewport, setViewport] = useState({ top: 0, height: 600 });
   const pinned = useRef(true);
 
+  const stick = useRef(stickToBottom);
+  stick.current = stickToBottom;
+
   useEffect(() => {
     const el = ref.current;
     if (!el) return;
-    const measure = () => setViewport({ top: el.scrollTop, height: el.clientHeight });
+    const measure = () => {
+      // A pinned view that shrinks (a note appearing below it) would hide its last rows.
+      if (stick.current && pinned.current) el.scrollTop = el.scrollHeight;
+      setViewport({ top: el.scrollTop, height: el.clientHeight });
+    };
     const observer = new ResizeObserver(measure);
     observer.observe(el);
     measure();
@@ -36,7 +43,11 @@ export function VirtualList({ count, rowHeight, itemKey, renderRow, scrollToInde
 
   useLayoutEffect(() => {
     const el = ref.current;
-    if (el && stickToBottom && pinned.current) el.scrollTop = el.scrollHeight;
+    if (!el || !stickToBottom || !pinned.current) return;
+    el.scrollTop = el.scrollHeight;
+    // Draw the rows now in view before this frame is painted, not after the scroll event (a
+    // frame later, showing blank space where the new last rows go).
+    setViewport((v) => (v.top === el.scrollTop && v.height === el.clientHeight ? v : { top: el.scrollTop, height: el.clientHeight }));
   }, [count, stickToBottom, ref]);
 
   useEffect(() => {
