@@ -22,7 +22,7 @@ import { openNetworks, type NetworkComponent } from './drivers/network/component
 import { openVolumes } from './drivers/volume/component';
 import type { VolumeManager } from './drivers/volume/manager';
 import { openContainers } from './container/component';
-import { detectRuntimes } from './drivers/exec/runtime';
+import { detectRuntimes, rememberedVersions } from './drivers/exec/runtime';
 import { ContainerAttachments } from './drivers/attachments';
 import { writeFileAtomicSync } from './atomic-file';
 
@@ -109,9 +109,10 @@ export class Daemon {
 
   /** Registers every component's jobs. Components join here as they land. */
   private async wire(): Promise<void> {
-    // The OCI runtimes' --version probes run while the graph opens: each is a process start, a
-    // visible moment of the VM's boot under emulation. openContainers awaits (and reports) them.
-    const probedRuntimes = detectRuntimes();
+    // The OCI runtimes' --version probes run while the graph opens (and are remembered on the data
+    // root): each is a process start, a visible moment of the VM's boot under emulation.
+    // openContainers awaits (and reports) them.
+    const probedRuntimes = detectRuntimes(undefined, undefined, undefined, rememberedVersions(path.join(this.config.dataRoot, 'runtime-versions.json')));
     probedRuntimes.catch(() => undefined);
     const graph = await Graph.open({ dataRoot: this.config.dataRoot, storageDriver: this.config.storageDriver, events: this.engine.events, log: this.log.child({ component: 'graph' }) });
     this.graph = graph;

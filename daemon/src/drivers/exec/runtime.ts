@@ -3,7 +3,8 @@
 // crun 1.8 refuses hybrid cgroups ("cgroups in hybrid mode not supported"), so on such a host
 // crun is reported unusable with that reason and the default falls back to runc.
 import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { writeFileAtomicSync } from '../../atomic-file';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { invalidParameter, systemError, notFound } from '../../errors';
@@ -52,11 +53,46 @@ export function cgroupObstacle(name: string, version: string, mounts: CgroupMoun
   return `crun ${version} refuses hybrid cgroups (v1 controllers with ${controllersInUnified.join(', ')} enabled in the cgroup2 hierarchy at ${mounts.unified}): "cgroups in hybrid mode not supported"`;
 }
 
+/** A runtime binary's version and commit. */
+export type VersionProbe = (bin: string) => Promise<{ version: string; commit: string }>;
+
+/** Runs `BIN --version`. */
+export const askVersion: VersionProbe = async (bin) => parseVersion((await run(bin, ['--version'], { timeout: 10_000 })).stdout);
+
+/**
+ * askVersion, remembered in `file` by the binary's identity (device, inode, size, modification and
+ * change times: a reinstall changes them): a later start skips the process, which for runc is a Go
+ * runtime's start, up to a second of the VM's boot under emulation.
+ */
+export function rememberedVersions(file: string, ask: VersionProbe = askVersion): VersionProbe {
+  let known: Record<string, { version: string; commit: string }> = {};
+  try {
+    known = JSON.parse(readFileSync(file, 'utf8')) as typeof known;
+  } catch {
+    // none yet, or unreadable: asked again
+  }
+  return async (bin) => {
+    const st = statSync(bin);
+    const key = `${bin} ${st.dev}:${st.ino} ${st.size} ${st.mtimeMs} ${st.ctimeMs}`;
+    const hit = known[key];
+    if (hit) return hit;
+    const answer = await ask(bin);
+    known = { ...Object.fromEntries(Object.entries(known).filter(([k]) => !k.startsWith(`${bin} `))), [key]: answer };
+    try {
+      writeFileAtomicSync(file, JSON.stringify(known), { mode: 0o644, durable: false });
+    } catch {
+      // a cache: asked again next time
+    }
+    return answer;
+  };
+}
+
 /** Finds each runtime (by name on PATH, or at the path given) and checks it can run here. */
 export async function detectRuntimes(
   paths: Record<string, string> = {},
   mounts: CgroupMounts = hostCgroupMounts(),
   controllersInUnified: string[] = unifiedControllers(mounts),
+  versionOf: VersionProbe = askVersion,
 ): Promise<OciRuntime[]> {
   const names = new Set<string>([...KNOWN_RUNTIMES, ...Object.keys(paths)]);
   // All asked at once: each --version is a process start, a visible moment when berthd boots in an
@@ -67,7 +103,7 @@ export async function detectRuntimes(
     let version = '';
     let commit = '';
     try {
-      ({ version, commit } = parseVersion((await run(bin, ['--version'], { timeout: 10_000 })).stdout));
+      ({ version, commit } = await versionOf(bin));
     } catch (err) {
       return { name, path: bin, version, commit, usable: false, reason: `${bin} --version failed: ${(err as Error).message}` };
     }
