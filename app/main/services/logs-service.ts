@@ -93,33 +93,64 @@ export class LogsService {
   private async pump(streamId: string, res: IncomingMessage, tty: boolean): Promise<void> {
     const demux = new MultiplexedStreamDecoder();
     const splitters = { stdout: new LineSplitter(), stderr: new LineSplitter() };
+    const batch = new LogBatch((chunks) => this.emit('logs:data', { streamId, chunks }));
     let error: string | undefined;
     try {
       for await (const chunk of res) {
-        const chunks: LogChunk[] = [];
         const pieces = tty ? [{ stream: 'stdout' as const, data: chunk as Buffer }] : demux.push(chunk as Buffer);
         for (const piece of pieces) {
           if (piece.stream === 'stdin') continue;
           const text = splitters[piece.stream].push(piece.data);
-          if (text === undefined) continue;
-          // Consecutive pieces of one stream (the engine frames each write) travel as one text.
-          const last = chunks[chunks.length - 1];
-          if (last?.stream === piece.stream) last.text += `\n${text}`;
-          else chunks.push({ stream: piece.stream, text });
+          if (text !== undefined) batch.add(piece.stream, text);
         }
-        if (chunks.length) this.emit('logs:data', { streamId, chunks });
         while (this.backedUp() && this.streams.has(streamId)) await new Promise((r) => setTimeout(r, 20));
       }
     } catch (err) {
       if (this.streams.has(streamId)) error = (err as Error).message;
     }
-    const rest: LogChunk[] = [];
     for (const stream of ['stdout', 'stderr'] as const) {
       const text = splitters[stream].end();
-      if (text !== undefined) rest.push({ stream, text });
+      if (text !== undefined) batch.add(stream, text);
     }
-    if (rest.length) this.emit('logs:data', { streamId, chunks: rest });
+    batch.flush();
     this.emit('logs:end', { streamId, error });
     this.streams.delete(streamId);
+  }
+}
+
+/** How long new lines wait for more before they leave: about a frame, which the view draws once. */
+const BATCH_MS = 16;
+/** A batch leaves early at this size, so no one message holds the window's thread for long. */
+const BATCH_BYTES = 1 << 20;
+
+/**
+ * Gathers a stream's lines into one `logs:data` message per frame instead of one per read from
+ * the engine (hundreds a second at 20 MB/s, each a task for the window), keeping their order:
+ * consecutive lines of one stream join into one chunk.
+ */
+export class LogBatch {
+  private chunks: { stream: LogChunk['stream']; texts: string[] }[] = [];
+  private bytes = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly send: (chunks: LogChunk[]) => void, private readonly waitMs = BATCH_MS, private readonly maxBytes = BATCH_BYTES) {}
+
+  add(stream: LogChunk['stream'], text: string): void {
+    const last = this.chunks[this.chunks.length - 1];
+    if (last?.stream === stream) last.texts.push(text);
+    else this.chunks.push({ stream, texts: [text] });
+    this.bytes += text.length;
+    if (this.bytes >= this.maxBytes) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.waitMs);
+  }
+
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.chunks.length === 0) return;
+    const chunks = this.chunks.map((c) => ({ stream: c.stream, text: c.texts.join('\n') }));
+    this.chunks = [];
+    this.bytes = 0;
+    this.send(chunks);
   }
 }

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { containerView, imageView, sameView } from './views.js';
-import { LineSplitter, sinceTimestamp } from './logs-service.js';
+import { LineSplitter, LogBatch, sinceTimestamp } from './logs-service.js';
 import { statsSample } from './stats-service.js';
 
 describe('containerView', () => {
@@ -61,6 +61,38 @@ describe('LineSplitter', () => {
     expect(s.push(Buffer.from('d\r'))).toBeUndefined();
     expect(s.push(Buffer.from('\n'))).toBe('cd');
     expect(s.push(Buffer.from('\n'))).toBe('');
+  });
+});
+
+describe('LogBatch', () => {
+  it('sends the lines of a frame as one message, in order, one chunk per run of a stream', () => {
+    vi.useFakeTimers();
+    try {
+      const sent: unknown[] = [];
+      const b = new LogBatch((chunks) => sent.push(chunks), 16, 1000);
+      b.add('stdout', 'a\nb');
+      b.add('stdout', 'c');
+      b.add('stderr', 'oops');
+      b.add('stdout', 'd');
+      expect(sent).toEqual([]);
+      vi.advanceTimersByTime(16);
+      expect(sent).toEqual([[{ stream: 'stdout', text: 'a\nb\nc' }, { stream: 'stderr', text: 'oops' }, { stream: 'stdout', text: 'd' }]]);
+      b.flush();
+      expect(sent).toHaveLength(1); // nothing waiting, nothing sent
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('sends early once a batch reaches its size', () => {
+    const sent: { stream: string; text: string }[][] = [];
+    const b = new LogBatch((chunks) => sent.push(chunks), 10_000, 10);
+    b.add('stdout', '12345');
+    b.add('stdout', '67890');
+    expect(sent).toEqual([[{ stream: 'stdout', text: '12345\n67890' }]]);
+    b.add('stdout', 'x');
+    b.flush();
+    expect(sent[1]).toEqual([{ stream: 'stdout', text: 'x' }]);
   });
 });
 
