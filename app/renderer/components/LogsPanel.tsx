@@ -106,7 +106,10 @@ export function LogsPanel({ containerId }: { containerId: string }) {
         stickToBottom={follow && current < 0}
         scrollToIndex={currentRow}
         renderRow={(i) => {
-          const l = buffer.at(i)!;
+          // The list can redraw on its own (a scroll) after lines came and old ones went, with the
+          // count of this render: a row past the end is left empty until the next frame's render.
+          const l = buffer.at(i);
+          if (!l) return null;
           const n = buffer.first + i;
           return <div className={`log-line ${l.stream} ${holds(matches, n) ? 'match' : ''} ${n === current ? 'current' : ''}`}>{l.text}</div>;
         }}
