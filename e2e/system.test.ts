@@ -165,8 +165,18 @@ describe('start-up and shutdown', () => {
     sh('openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost 2>/dev/null');
     sh('printf "subjectAltName=IP:127.0.0.1,DNS:localhost\\n" > ext.cnf && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext.cnf 2>/dev/null');
     sh('openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=client 2>/dev/null && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 2>/dev/null');
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const b = await startBerthd({ extraArgs: ['-H', `tcp://127.0.0.1:${port}`, '--tlsverify', '--tlscacert', `${dir}/ca.pem`, '--tlscert', `${dir}/server.pem`, '--tlskey', `${dir}/server.key`] });
+    // A port below the kernel's ephemeral range (32768 and up), where no test's connection lands;
+    // another try on the rare one that a listener holds.
+    let port = 0;
+    let b: Awaited<ReturnType<typeof startBerthd>> | undefined;
+    for (let attempt = 0; !b; attempt++) {
+      port = 20000 + Math.floor(Math.random() * 12000);
+      try {
+        b = await startBerthd({ extraArgs: ['-H', `tcp://127.0.0.1:${port}`, '--tlsverify', '--tlscacert', `${dir}/ca.pem`, '--tlscert', `${dir}/server.pem`, '--tlskey', `${dir}/server.key`] });
+      } catch (err) {
+        if (attempt >= 4 || !/EADDRINUSE|address already in use/i.test((err as Error).message)) throw err;
+      }
+    }
     try {
       const env = { ...process.env, DOCKER_HOST: `tcp://127.0.0.1:${port}`, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: dir };
       writeFileSync(`${dir}/key.pem`, readFileSync(`${dir}/client.key`));
