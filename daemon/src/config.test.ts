@@ -1,11 +1,18 @@
-import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig, parseFlags, readConfigFile, resolveConfig } from './config';
 
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
 function configFile(content: string): string {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'berth-config-')), 'daemon.json');
+  const dir = mkdtempSync(path.join(tmpdir(), 'berth-config-'));
+  made.push(dir);
+  const file = path.join(dir, 'daemon.json');
   writeFileSync(file, content);
   return file;
 }

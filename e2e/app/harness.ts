@@ -73,9 +73,10 @@ export interface WebMode {
 
 /** Runs `bin/berth web --port 0 --engine …` and reads the URL from its first line. */
 export async function startWebMode(endpoint: string): Promise<WebMode> {
+  const configHome = mkdtempSync(path.join(tmpdir(), 'berth-web-config-'));
   const child = spawn(path.join(repoRoot, 'bin', 'berth'), ['web', '--port', '0', '--engine', endpoint], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, XDG_CONFIG_HOME: mkdtempSync(path.join(tmpdir(), 'berth-web-config-')) },
+    env: { ...process.env, XDG_CONFIG_HOME: configHome },
   });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -106,6 +107,7 @@ export async function startWebMode(endpoint: string): Promise<WebMode> {
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
+      rmSync(configHome, { recursive: true, force: true });
     },
   };
 }
