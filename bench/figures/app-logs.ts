@@ -1,7 +1,7 @@
 // The Logs panel's figures (issue 7), in Chromium through web mode: a 100 MB log opened from the
 // Logs tab until its last line shows, and the longest block of the page's UI thread while the
 // panel follows a container writing 20 MB/s. The same app over berthd and over the reference
-// dockerd; the issue's goals are absolute (≤ 200 ms, ≤ 50 ms) and go in the notes.
+// dockerd; the issue's goals are absolute (≤ 200 ms, ≤ 50 ms).
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
@@ -219,7 +219,6 @@ function measureBoth(engines: Parameters<Figure['measure']>[0]) {
   return both;
 }
 
-const met = (ok: boolean) => (ok ? 'met' : 'not met');
 const ms = (v: number) => `${v.toFixed(0)} ms`;
 
 export const appLogFigures: Figure[] = [
@@ -227,14 +226,14 @@ export const appLogFigures: Figure[] = [
     name: 'app: 100 MB log opened, last line shown',
     unit: 'ms',
     better: 'lower',
-    goal: 1.2,
+    absoluteGoal: 200,
     async measure(engines) {
       const r = await measureBoth(engines);
       return {
         berth: r.berth.open,
         baseline: r.baseline?.open,
         baselineName: 'the app over dockerd',
-        note: `goal ≤ 200 ms: ${met(r.berth.open <= 200)}; Logs tab clicked → the log's last line visible, median of ${OPENS} (berthd ${r.berth.opens.map(ms).join(', ')})`,
+        note: `Logs tab clicked → the log's last line visible, median of ${OPENS} (berthd ${r.berth.opens.map(ms).join(', ')})`,
       };
     },
   },
@@ -242,7 +241,7 @@ export const appLogFigures: Figure[] = [
     name: 'app: following a 20 MB/s log, longest UI-thread block',
     unit: 'ms',
     better: 'lower',
-    goal: 1.2,
+    absoluteGoal: 50,
     async measure(engines) {
       const r = await measureBoth(engines);
       const longTasks = (f: LogFigures) => (f.longTasks.length ? `${f.longTasks.length} over 50 ms, longest ${ms(Math.max(...f.longTasks))}` : 'none over 50 ms');
@@ -251,7 +250,9 @@ export const appLogFigures: Figure[] = [
         berth: r.berth.longestGap,
         baseline: r.baseline?.longestGap,
         baselineName: 'the app over dockerd',
-        note: `goal ≤ 50 ms: ${met(r.berth.longTasks.length === 0)} (long tasks: ${longTasks(r.berth)}${r.baseline ? `; dockerd: ${longTasks(r.baseline)}` : ''}); ` +
+        // Blocking is what the browser reports as long tasks; a frame gap also counts waiting for a CPU.
+        absoluteMet: r.berth.longTasks.length === 0,
+        note: `(long tasks: ${longTasks(r.berth)}${r.baseline ? `; dockerd: ${longTasks(r.baseline)}` : ''}); ` +
           `the figure is the longest gap between animation frames, which a task of T ms stretches to at least T (${r.berth.frames} frames, ${r.berth.gapsOver50} gaps over 50 ms${r.baseline ? `; dockerd ${r.baseline.frames} frames, ${r.baseline.gapsOver50} over 50 ms` : ''}); ` +
           `100 MB written at ${rate(r.berth)}${r.baseline ? ` (dockerd ${rate(r.baseline)})` : ''}, last line shown ${ms(r.berth.caughtUpMs)} after the writer ended${r.baseline ? ` (dockerd ${ms(r.baseline.caughtUpMs)})` : ''}; ` +
           `load average ${r.berth.load.toFixed(1)}${r.baseline ? ` (dockerd ${r.baseline.load.toFixed(1)})` : ''} on ${cpus().length} cores`,

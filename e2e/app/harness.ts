@@ -146,3 +146,19 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path: file });
   return file;
 }
+
+/**
+ * Every line of the xterm buffer of the element at `selector` (what the terminal holds, not just
+ * what is drawn). The app hangs its Terminal on the element; the script runs in the page, written
+ * as a string because the tests are type-checked without the DOM library.
+ */
+export function xtermText(page: Page, selector: string): Promise<string> {
+  return page.evaluate<string>(`(() => {
+    const el = document.querySelector(${JSON.stringify(selector)});
+    const buffer = el && el.terminal && el.terminal.buffer.active;
+    if (!buffer) return '';
+    const lines = [];
+    for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i)?.translateToString(true) ?? '');
+    return lines.join('\\n');
+  })()`);
+}

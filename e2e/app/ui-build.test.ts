@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { EngineClient } from '../../app/main/engine/engine-client';
 import { parseEndpoint } from '../../app/main/engine/endpoint';
-import { docker, engineChoice, launchBrowser, screenshot, startTestEngine, startWebMode, uniqueName, type Browser, type TestEngine, type WebMode } from './harness';
+import { docker, engineChoice, launchBrowser, screenshot, startTestEngine, startWebMode, uniqueName, xtermText, type Browser, type TestEngine, type WebMode } from './harness';
 
 let engine: TestEngine;
 let web: WebMode;
@@ -43,17 +43,8 @@ afterAll(async () => {
   await engine?.stop();
 });
 
-/** Every line of the build log's xterm buffer (a string script: this file has no DOM types). */
-function buildLog(): Promise<string> {
-  return page.evaluate<string>(`(() => {
-    const el = document.querySelector('[data-testid=build-log]');
-    const buffer = el && el.terminal && el.terminal.buffer.active;
-    if (!buffer) return '';
-    const lines = [];
-    for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i)?.translateToString(true) ?? '');
-    return lines.join('\\n');
-  })()`);
-}
+/** Every line of the build log's xterm buffer. */
+const buildLog = () => xtermText(page, '[data-testid=build-log]');
 
 /** The engine's containers: id and command. */
 async function containers(): Promise<{ id: string; command: string }[]> {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import {
   docker, launchBrowser, removeContainers, screenshot, startTestEngine, startWebMode, uniqueName,
-  type Browser, type TestEngine, type WebMode, engineChoice } from './harness';
+  type Browser, type TestEngine, type WebMode, engineChoice, xtermText } from './harness';
 
 let engine: TestEngine;
 let web: WebMode;
@@ -50,21 +50,8 @@ afterAll(async () => {
 
 const row = (name: string) => page.locator(`[data-container="${name}"]`);
 
-/**
- * Reads every line of the xterm buffer (what the terminal holds, not just what is drawn). The
- * TerminalPanel hangs its Terminal on the element; the script runs in the page (written as a
- * string because this file is type-checked without the DOM library).
- */
-function terminalText(): Promise<string> {
-  return page.evaluate<string>(`(() => {
-    const el = document.querySelector('.terminal-panel:not([hidden]) [data-testid=terminal]');
-    const buffer = el && el.terminal && el.terminal.buffer.active;
-    if (!buffer) return '';
-    const lines = [];
-    for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i)?.translateToString(true) ?? '');
-    return lines.join('\\n');
-  })()`);
-}
+/** Every line of the visible terminal's xterm buffer. */
+const terminalText = () => xtermText(page, '.terminal-panel:not([hidden]) [data-testid=terminal]');
 
 describe(`the app in web mode against ${engineChoice}`, () => {
   it('lists the containers the docker CLI started, grouped by compose project', async () => {
