@@ -155,6 +155,10 @@ describe('the VM under qemu', () => {
       const port = await freeLoopbackPort();
       await docker('run', '-d', '--name', 'web', '-p', `${port}:80`, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/www');
       expect(await eventually(() => tcpGet(port, '/'))).toContain('Hello from a Berth test image');
+      // an exec on the VM's pure cgroup v2 (crun): started by the shim, in the container's own
+      // cgroup and cgroup namespace (whose root it sees as /), under its seccomp filter
+      const probe = await docker('exec', 'web', 'sh', '-c', '[ "$(cat /proc/self/cgroup)" = "$(cat /proc/1/cgroup)" ] && echo same-cgroup; grep "^Seccomp:" /proc/self/status; cat /proc/self/cgroup');
+      expect(probe.stdout).toBe('same-cgroup\nSeccomp:\t2\n0::/\n');
       await docker('rm', '-f', 'web');
       // the host side of the forward is gone, not just the container behind it
       await eventually(() => tcpGet(port, '/').then(
