@@ -138,6 +138,19 @@ export async function launchBrowser(): Promise<Browser> {
   };
 }
 
+/** `berth web` on `endpoint` and Chromium showing it: what every UI test starts with. */
+export async function openApp(endpoint: string): Promise<{ web: WebMode; browser: Browser; page: Page }> {
+  const web = await startWebMode(endpoint);
+  try {
+    const browser = await launchBrowser();
+    await browser.page.goto(web.url);
+    return { web, browser, page: browser.page };
+  } catch (err) {
+    await web.stop();
+    throw err;
+  }
+}
+
 export const artifactsDir = path.join(repoRoot, 'test-artifacts', 'app');
 
 export async function screenshot(page: Page, name: string): Promise<string> {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { EngineClient } from '../../app/main/engine/engine-client';
 import { parseEndpoint } from '../../app/main/engine/endpoint';
-import { docker, engineChoice, launchBrowser, screenshot, startTestEngine, startWebMode, uniqueName, xtermText, type Browser, type TestEngine, type WebMode } from './harness';
+import { docker, engineChoice, screenshot, startTestEngine, uniqueName, xtermText, type Browser, type TestEngine, type WebMode, openApp } from './harness';
 
 let engine: TestEngine;
 let web: WebMode;
@@ -28,10 +28,7 @@ beforeAll(async () => {
   writeFileSync(path.join(folder, 'greeting.txt'), 'copied into the image\n');
   writeFileSync(path.join(folder, 'fail.Dockerfile'), `${from}RUN echo before-the-failure\nRUN exit 3\n`);
   writeFileSync(path.join(folder, 'slow.Dockerfile'), `${from}RUN sleep 60\n`);
-  web = await startWebMode(engine.endpoint);
-  browser = await launchBrowser();
-  page = browser.page;
-  await page.goto(web.url);
+  ({ web, browser, page } = await openApp(engine.endpoint));
 }, 300_000);
 
 afterAll(async () => {

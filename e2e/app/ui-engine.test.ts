@@ -3,7 +3,7 @@
 // (other engines have none, and the view says so).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { docker, launchBrowser, screenshot, startTestEngine, startWebMode, uniqueName, type Browser, type TestEngine, type WebMode, engineChoice } from './harness';
+import { docker, screenshot, startTestEngine, uniqueName, type Browser, type TestEngine, type WebMode, engineChoice, openApp } from './harness';
 
 let engine: TestEngine;
 let web: WebMode;
@@ -13,10 +13,7 @@ const tag = `${uniqueName('tagged')}:e2e`;
 
 beforeAll(async () => {
   engine = await startTestEngine();
-  web = await startWebMode(engine.endpoint);
-  browser = await launchBrowser();
-  page = browser.page;
-  await page.goto(web.url);
+  ({ web, browser, page } = await openApp(engine.endpoint));
 }, 300_000);
 
 afterAll(async () => {

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { ensureFixtures } from '../fixtures/fixtures';
-import { docker, uniqueName, launchBrowser, screenshot, startTestEngine, startWebMode, type Browser, type TestEngine, type WebMode, engineChoice } from './harness';
+import { docker, uniqueName, screenshot, startTestEngine, type Browser, type TestEngine, type WebMode, engineChoice, openApp } from './harness';
 
 let engine: TestEngine;
 let web: WebMode;
@@ -17,10 +17,7 @@ beforeAll(async () => {
   engine = await startTestEngine();
   const fixtures = await ensureFixtures();
   await docker(engine, 'load', '-i', fixtures.whiteout.dockerArchive);
-  web = await startWebMode(engine.endpoint);
-  browser = await launchBrowser();
-  page = browser.page;
-  await page.goto(web.url);
+  ({ web, browser, page } = await openApp(engine.endpoint));
 }, 300_000);
 
 afterAll(async () => {

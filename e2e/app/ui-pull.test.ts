@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ensureFixtures, startRegistry, type Registry } from '../fixtures/fixtures';
-import { docker, launchBrowser, screenshot, startTestEngine, startWebMode, uniqueName, type Browser, type TestEngine, type WebMode, engineChoice } from './harness';
+import { docker, screenshot, startTestEngine, uniqueName, type Browser, type TestEngine, type WebMode, engineChoice, openApp } from './harness';
 
 const run = promisify(execFile);
 
@@ -48,10 +48,7 @@ beforeAll(async () => {
   engine = await startTestEngine();
   registry = await startRegistry(undefined, { images: [] });
   reference = await pushUniqueImage(registry, 48);
-  web = await startWebMode(engine.endpoint);
-  browser = await launchBrowser();
-  page = browser.page;
-  await page.goto(web.url);
+  ({ web, browser, page } = await openApp(engine.endpoint));
 }, 600_000);
 
 afterAll(async () => {

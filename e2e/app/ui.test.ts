@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import {
-  docker, launchBrowser, removeContainers, screenshot, startTestEngine, startWebMode, uniqueName,
-  type Browser, type TestEngine, type WebMode, engineChoice, xtermText } from './harness';
+  docker, removeContainers, screenshot, startTestEngine, uniqueName,
+  type Browser, type TestEngine, type WebMode, engineChoice, xtermText, openApp } from './harness';
 
 let engine: TestEngine;
 let web: WebMode;
@@ -34,10 +34,7 @@ beforeAll(async () => {
   await docker(engine, 'run', '-d', '--name', victim, testImage, 'sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done');
   await docker(engine, 'run', '-dit', '--name', attachable, testImage, 'sh');
   await docker(engine, 'run', '-d', '--name', grouped, '--label', 'com.docker.compose.project=berthdemo', testImage, 'sleep', '3600');
-  web = await startWebMode(engine.endpoint);
-  browser = await launchBrowser();
-  page = browser.page;
-  await page.goto(web.url);
+  ({ web, browser, page } = await openApp(engine.endpoint));
   await page.getByLabel('Filter containers').fill(run);
 }, 120_000);
 
