@@ -102,6 +102,25 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+int open_stdio_pipes(int child[3])
+{
+	int p[2];
+	if (S.o.stdin_open) {
+		if (pipe2(p, O_CLOEXEC) < 0) return -1;
+		child[0] = p[0];
+		S.in_fd = p[1];
+	}
+	for (int i = 0; i < 2; i++) {
+		if (pipe2(p, O_CLOEXEC) < 0) return -1;
+		/* A deeper pipe lets a chatty container run ahead while the log is written; it may be
+		 * refused (pipe-max-size, pipe-user-pages-soft), which only costs speed. */
+		(void)fcntl(p[0], F_SETPIPE_SZ, OUTPUT_PIPE_SIZE);
+		S.out_fd[i] = p[0];
+		child[i + 1] = p[1];
+	}
+	return 0;
+}
+
 int launch(const char *verb, char *err, size_t err_len)
 {
 	const char *argv[RUNTIME_MAX_ARGS];
@@ -146,19 +165,7 @@ int launch(const char *verb, char *err, size_t err_len)
 		errpipe = p[0];
 		child[2] = p[1];
 	} else {
-		if (S.o.stdin_open) {
-			if (pipe2(p, O_CLOEXEC) < 0) goto sys_fail;
-			child[0] = p[0];
-			S.in_fd = p[1];
-		}
-		for (int i = 0; i < 2; i++) {
-			if (pipe2(p, O_CLOEXEC) < 0) goto sys_fail;
-			/* A deeper pipe lets a chatty container run ahead while the log is written; it
-			 * may be refused (pipe-max-size, pipe-user-pages-soft), which only costs speed. */
-			(void)fcntl(p[0], F_SETPIPE_SZ, OUTPUT_PIPE_SIZE);
-			S.out_fd[i] = p[0];
-			child[i + 1] = p[1];
-		}
+		if (open_stdio_pipes(child) < 0) goto sys_fail;
 		errpipe = S.out_fd[1];
 	}
 	pid_t rt = spawn(argv, child[0], child[1], child[2]);

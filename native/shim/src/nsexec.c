@@ -414,21 +414,12 @@ int launch_native(char *err, size_t err_len)
 	}
 	/* From here on the native path owns the exec: no fallback. */
 	rc = -1;
-	int stdio[3] = { -1, -1, -1 }, p[2], errp[2], console[2] = { -1, -1 };
+	int stdio[3] = { -1, -1, -1 }, errp[2], console[2] = { -1, -1 };
 	if (pipe2(errp, O_CLOEXEC) < 0) goto sys_fail;
 	if (S.o.tty) {
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0) goto sys_fail;
-	} else {
-		if (S.o.stdin_open) {
-			if (pipe2(p, O_CLOEXEC) < 0) goto sys_fail;
-			stdio[0] = p[0];
-			S.in_fd = p[1];
-		}
-		for (int i = 0; i < 2; i++) {
-			if (pipe2(p, O_CLOEXEC) < 0) goto sys_fail;
-			S.out_fd[i] = p[0];
-			stdio[i + 1] = p[1];
-		}
+	} else if (open_stdio_pipes(stdio) < 0) {
+		goto sys_fail;
 	}
 	/* Our children are born in the container's pid namespace; we stay where we are. */
 	if (pid_ns >= 0 && setns(pid_ns, CLONE_NEWPID) < 0) goto sys_fail;

@@ -53,6 +53,9 @@ extern struct shim S;
 /* Runs `runtime create` (or `runtime exec`): sets up stdio, receives the pty, reads the pid.
  * On failure returns -1 with a message in err. */
 int launch(const char *verb, char *err, size_t err_len);
+/* Without a tty: the pipes for the process's stdio. child[] gets the process's ends (stdin only
+ * with --stdin), the shim keeps the others in S.in_fd and S.out_fd. 0 or -1 (errno). */
+int open_stdio_pipes(int child[3]);
 /* Starts the exec'd process natively (nsexec.c). 0: it runs; -1: it failed (message in err);
  * 1: the native path does not apply here and nothing was done: use the runtime. */
 int launch_native(char *err, size_t err_len);
