@@ -203,6 +203,7 @@ static void fail_setup(int report_fd, const char *what)
 
 int main(int argc, char **argv)
 {
+	if (argc == 2 && strcmp(argv[1], "--spawner") == 0) return spawner_main();
 	parse_args(argc, argv);
 	if (mkdir(S.o.state_dir, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "berth-shim: cannot create %s: %s\n", S.o.state_dir, strerror(errno));

@@ -68,4 +68,7 @@ void run_loop(void);
 /* Records the exit (runtime delete, exit file, exit frames), flushes clients and exits. */
 void finish(void) __attribute__((noreturn));
 
+/* spawner.c: `berth-shim --spawner`, berthd's process starter (see the protocol there). */
+int spawner_main(void);
+
 #endif

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { invalidParameter, systemError, notFound } from '../../errors';
 import { hostCgroupMounts, unifiedControllers, type CgroupMounts } from './cgroups';
+import { runCommand } from '../spawner/spawner';
 
 const run = promisify(execFile);
 
@@ -162,7 +163,9 @@ export class RuntimeCli {
 
   private async cmd(args: string[]): Promise<string> {
     try {
-      return (await run(this.runtime.path, ['--root', this.root, ...args], { timeout: 30_000, maxBuffer: 16 << 20 })).stdout;
+      const r = await runCommand(this.runtime.path, ['--root', this.root, ...args], { timeoutMs: 30_000 });
+      if (r.code === 0) return r.stdout.toString();
+      throw Object.assign(new Error(r.signal ? `killed by ${r.signal}` : `exit status ${r.code}`), { stderr: r.stderr.toString() });
     } catch (err) {
       const e = err as { stderr?: string; message: string };
       const msg = (e.stderr ?? '').trim() || e.message;

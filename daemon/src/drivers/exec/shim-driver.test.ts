@@ -12,7 +12,8 @@ import { detectRuntimes, type OciRuntime } from './runtime';
 import { hostCgroupMounts } from './cgroups';
 import { readLogs } from './log-reader';
 import { build } from 'esbuild';
-import { RuntimeError, ShimDriver, defaultShimPath } from './shim-driver';
+import { RuntimeError, ShimDriver } from './shim-driver';
+import { defaultShimPath } from '../spawner/spawner';
 import { makeBundle, makeBusyboxRootfs } from './test-bundle';
 
 let root: string;

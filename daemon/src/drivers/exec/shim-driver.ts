@@ -2,11 +2,9 @@
 // spawns shims, talks to them over attach.sock, reads their exit records, and re-adopts them
 // after a berthd restart. State: STATE_ROOT/containers/<id>/ and STATE_ROOT/exec/<exec id>/,
 // each a shim's state dir plus the driver's task.json.
-import { execFile } from 'node:child_process';
 import { constants, existsSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { EngineError, conflict, invalidParameter, systemError } from '../../errors';
 import { cgroupPathsOf, type CgroupPaths } from './cgroups';
 import type {
@@ -16,6 +14,7 @@ import { chooseRuntime, RuntimeCli, type OciRuntime, type RuntimeState } from '.
 import { Frame, ShimConnection, openAttachSession, parseExit, resizePayload } from './shim-client';
 import { writeFileAtomic } from '../../atomic-file';
 import { nativeExecDescription } from './native-exec';
+import { defaultShimPath, runCommand } from '../spawner/spawner';
 
 /** A runtime failure, worded as dockerd words it; exitCode is what dockerd records for the
  * container when the command cannot run (127 not found, 126 not executable). */
@@ -31,18 +30,6 @@ function classify(prefix: string, msg: string): RuntimeError {
   if (/permission denied/i.test(msg)) return new RuntimeError(400, text, 126);
   if (/not a directory/i.test(msg)) return new RuntimeError(400, `${text}: Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type`, 127);
   return new RuntimeError(500, text);
-}
-
-/** The berth-shim binary: BERTH_SHIM, else native/shim/build/berth-shim above this file. */
-export function defaultShimPath(): string {
-  if (process.env.BERTH_SHIM) return process.env.BERTH_SHIM;
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = path.join(dir, 'native/shim/build/berth-shim');
-    if (existsSync(candidate)) return candidate;
-    dir = path.dirname(dir);
-  }
-  return 'berth-shim';
 }
 
 export interface ShimDriverOptions {
@@ -146,16 +133,10 @@ async function releaseStateDir(stateDir: string): Promise<void> {
   if (!(await liveShim(stateDir))) await rm(stateDir, { recursive: true, force: true });
 }
 
-function runShim(shim: string, args: string[]): Promise<{ shimPid: number; pid: number }> {
-  return new Promise((resolve, reject) => {
-    execFile(shim, args, { timeout: 120_000 }, (err, stdout, stderr) => {
-      if (err) {
-        reject(new Error(stderr.trim() || err.message));
-        return;
-      }
-      resolve(JSON.parse(stdout) as { shimPid: number; pid: number });
-    });
-  });
+async function runShim(shim: string, args: string[]): Promise<{ shimPid: number; pid: number }> {
+  const r = await runCommand(shim, args, { timeoutMs: 120_000 });
+  if (r.code !== 0) throw new Error(r.stderr.toString().trim() || (r.signal ? `berth-shim killed by ${r.signal}` : `berth-shim exited with ${r.code}`));
+  return JSON.parse(r.stdout.toString()) as { shimPid: number; pid: number };
 }
 
 class ShimTask implements ContainerTask {

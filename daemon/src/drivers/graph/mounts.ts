@@ -1,16 +1,11 @@
 // Mounting and unmounting through util-linux's mount(8): Node has no mount(2).
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { systemError } from '../../errors';
+import { runCommand } from '../spawner/spawner';
 
-export function run(command: string, args: string[], cwd?: string): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stderr: stderr.trim() }));
-  });
+export async function run(command: string, args: string[], cwd?: string): Promise<{ code: number; stderr: string }> {
+  const r = await runCommand(command, args, { cwd });
+  return { code: r.code, stderr: r.stderr.toString().trim() };
 }
 
 /** mountinfo escapes space, tab, newline and backslash as \ooo. */

@@ -1,7 +1,7 @@
 // Running the host's network tools (ip, nft, nsenter, unshare). Node has no netlink, so berthd
 // speaks to the kernel through iproute2 and nft, batching commands to keep spawns few.
-import { spawn } from 'node:child_process';
 import { systemError } from '../../errors';
+import { runCommand } from '../spawner/spawner';
 
 export interface CommandResult {
   code: number;
@@ -9,17 +9,9 @@ export interface CommandResult {
   stderr: string;
 }
 
-export function command(file: string, args: string[], input?: string): Promise<CommandResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr: stderr.trim() }));
-    if (input !== undefined) child.stdin!.end(input);
-  });
+export async function command(file: string, args: string[], input?: string): Promise<CommandResult> {
+  const r = await runCommand(file, args, { input });
+  return { code: r.code, stdout: r.stdout.toString(), stderr: r.stderr.toString().trim() };
 }
 
 /** Runs a command and throws a 500 naming what failed when it does not exit 0. */
