@@ -1,7 +1,8 @@
-// Mounting and unmounting through util-linux's mount(8): Node has no mount(2).
+// Mounting and unmounting: Node has no mount(2), so through the spawner's builtins (the system
+// call in a forked child), or util-linux's mount(8) where there is no spawner.
 import { readFileSync } from 'node:fs';
 import { systemError } from '../../errors';
-import { runCommand } from '../spawner/spawner';
+import { runBuiltin, runCommand } from '../spawner/spawner';
 
 export async function run(command: string, args: string[], cwd?: string): Promise<{ code: number; stderr: string }> {
   const r = await runCommand(command, args, { cwd });
@@ -22,15 +23,20 @@ export function isMounted(target: string): boolean {
   return false;
 }
 
+async function builtin(builtinArgs: string[], command: string[], cwd?: string): Promise<{ code: number; stderr: string }> {
+  const r = await runBuiltin(builtinArgs, command, { cwd });
+  return { code: r.code, stderr: r.stderr.toString().trim() };
+}
+
 export async function mountOverlay(cwd: string, options: string, target: string): Promise<void> {
-  const r = await run('mount', ['-t', 'overlay', 'overlay', '-o', options, target], cwd);
+  const r = await builtin(['mount', 'overlay', 'overlay', target, options], ['mount', '-t', 'overlay', 'overlay', '-o', options, target], cwd);
   if (r.code !== 0) throw systemError(`error mounting the container's root filesystem (overlay on ${target}): ${r.stderr}`);
 }
 
 export async function unmount(target: string): Promise<void> {
   if (!isMounted(target)) return;
-  let r = await run('umount', [target]);
+  let r = await builtin(['umount', target], ['umount', target]);
   // A process still using it (a shell cd'ed in) would keep it busy: detach it instead of failing.
-  if (r.code !== 0 && isMounted(target)) r = await run('umount', ['-l', target]);
+  if (r.code !== 0 && isMounted(target)) r = await builtin(['umount', target, '--lazy'], ['umount', '-l', target]);
   if (r.code !== 0 && isMounted(target)) throw systemError(`error unmounting ${target}: ${r.stderr}`);
 }

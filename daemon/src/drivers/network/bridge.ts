@@ -3,6 +3,8 @@
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { command, ipBatch, mustRun } from './command';
 import { isMounted } from '../graph/mounts';
+import { runBuiltin } from '../spawner/spawner';
+import { systemError } from '../../errors';
 
 export async function linkExists(name: string): Promise<boolean> {
   return (await command('ip', ['link', 'show', 'dev', name])).code === 0;
@@ -55,13 +57,21 @@ export async function hostRoutes(): Promise<string[]> {
  */
 export async function createNetns(file: string, inside: string[] = []): Promise<void> {
   closeSync(openSync(file, 'a'));
+  const what = `error creating the network namespace ${file}`;
   const input = ['link set lo up', ...inside].join('\n') + '\n';
-  await mustRun(`error creating the network namespace ${file}`, 'unshare', [`--net=${file}`, 'ip', '-batch', '-'], input);
+  const unshare = ['unshare', `--net=${file}`, 'ip', '-batch', '-'];
+  if (inside.length > 0) {
+    await mustRun(what, unshare[0]!, unshare.slice(1), input);
+    return;
+  }
+  // Nothing to add: the spawner's builtin makes it without starting unshare and ip.
+  const r = await runBuiltin(['netns', file], unshare, { input });
+  if (r.code !== 0) throw systemError(`${what}: ${r.stderr.toString().trim()}`);
 }
 
 export async function deleteNetns(file: string): Promise<void> {
   if (isMounted(file)) {
-    const r = await command('umount', [file]);
+    const r = await runBuiltin(['umount', file], ['umount', file]);
     if (r.code !== 0 && isMounted(file)) await mustRun(`error removing the network namespace ${file}`, 'umount', ['-l', file]);
   }
   rmSync(file, { force: true });

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Spawner, runWithNode, type CommandOutput } from './spawner';
+import { isMounted } from '../graph/mounts';
 
 const spawner = new Spawner();
 afterAll(() => spawner.close());
@@ -71,5 +72,43 @@ describe('Spawner (berth-shim --spawner)', () => {
   it('falls back to Node where the binary is no spawner', async () => {
     const notASpawner = new Spawner('/bin/false');
     expect(text(await notASpawner.run('sh', ['-c', 'echo $PPID; echo fine']))).toMatchObject({ code: 0, stdout: `${process.pid}\nfine\n` });
+  });
+
+  it('mounts, unmounts and makes network namespaces with its builtins', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'berth-spawner-'));
+    try {
+      for (const d of ['lower', 'upper', 'work', 'merged']) mkdirSync(path.join(dir, d));
+      writeFileSync(path.join(dir, 'lower', 'f'), 'from below');
+      // Relative paths resolve from the request's working directory, as mount(8)'s do.
+      const mounted = await spawner.runBuiltin(['mount', 'overlay', 'overlay', 'merged', 'lowerdir=lower,upperdir=upper,workdir=work'], ['false'], { cwd: dir });
+      expect(text(mounted)).toMatchObject({ code: 0, stderr: '' });
+      expect(isMounted(path.join(dir, 'merged'))).toBe(true);
+      expect(readFileSync(path.join(dir, 'merged', 'f'), 'utf8')).toBe('from below');
+      expect((await spawner.runBuiltin(['umount', path.join(dir, 'merged')], ['false'])).code).toBe(0);
+      expect(isMounted(path.join(dir, 'merged'))).toBe(false);
+      const again = text(await spawner.runBuiltin(['umount', path.join(dir, 'merged')], ['false']));
+      expect(again.code).toBe(1);
+      expect(again.stderr).toBe(`umount: ${path.join(dir, 'merged')}: Invalid argument\n`);
+
+      const netns = path.join(dir, 'netns');
+      expect(text(await spawner.runBuiltin(['netns', netns], ['false']))).toMatchObject({ code: 0, stderr: '' });
+      try {
+        expect(isMounted(netns)).toBe(true);
+        const links = (await spawner.run('nsenter', [`--net=${netns}`, 'ip', '-o', 'link'])).stdout.toString();
+        expect(links.trim().split('\n')).toHaveLength(1); // only its own loopback
+        expect(links).toMatch(/^1: lo: <LOOPBACK,UP,LOWER_UP>/);
+      } finally {
+        await spawner.runBuiltin(['umount', netns], ['false']);
+      }
+      expect(isMounted(netns)).toBe(false);
+      expect((await spawner.runBuiltin(['no-such-builtin'], ['false'])).code).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs the command instead of a builtin where there is no spawner', async () => {
+    const notASpawner = new Spawner('/bin/false');
+    expect(text(await notASpawner.runBuiltin(['umount', '/nonexistent'], ['sh', '-c', 'echo fallback']))).toMatchObject({ code: 0, stdout: 'fallback\n' });
   });
 });

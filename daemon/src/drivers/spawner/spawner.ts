@@ -196,6 +196,15 @@ export class Spawner {
     }
   }
 
+  /**
+   * Runs one of the spawner's builtins (`berth:mount`, `berth:umount`, `berth:netns`: the system
+   * call, without starting mount(8) or iproute2), or `command` where there is no spawner.
+   */
+  async runBuiltin(builtin: string[], command: string[], opts: RunOptions = {}): Promise<CommandOutput> {
+    if (!(await this.start())) return runWithNode(command[0]!, command.slice(1), opts);
+    return this.run(`berth:${builtin[0]!}`, builtin.slice(1), { ...opts, input: undefined });
+  }
+
   /** Ends the helper (it exits once its running commands are answered). */
   close(): void {
     this.helper?.stdin.end();
@@ -225,4 +234,10 @@ let shared: Spawner | undefined;
 export function runCommand(file: string, args: string[], opts: RunOptions = {}): Promise<CommandOutput> {
   shared ??= new Spawner();
   return shared.run(file, args, opts);
+}
+
+/** Runs a spawner builtin, or `command` where there is no spawner (see Spawner.runBuiltin). */
+export function runBuiltin(builtin: string[], command: string[], opts: RunOptions = {}): Promise<CommandOutput> {
+  shared ??= new Spawner();
+  return shared.runBuiltin(builtin, command, opts);
 }
