@@ -20,6 +20,7 @@ export interface PathStat {
 
 /** Runs `fn` with the container's rootfs mounted, unmounting afterwards when it was not running. */
 export async function withRootfs<T>(containers: Containers, c: Container, fn: (rootfs: string) => Promise<T>, keepUntil?: (value: T) => Promise<void>): Promise<T> {
+  await c.released; // an exit's unmount must not undo this mount
   const rootfs = await containers.graph.mount(c.id);
   const release = async () => {
     if (!c.state.Running) await containers.graph.unmount(c.id).catch(() => undefined);

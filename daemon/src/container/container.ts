@@ -46,6 +46,10 @@ export class Container {
   /** The last task's teardown (the runtime's delete, the shim's exit): the next start and the
    * removal wait for it; the exit's bookkeeping does not. */
   taskGone: Promise<void> = Promise.resolve();
+  /** The last exit's release of the network and the root filesystem: told to clients after the
+   * exit, as dockerd does; the next start, the removal and any use of the root filesystem wait
+   * for it. */
+  released: Promise<void> = Promise.resolve();
   /** Serialises lifecycle operations (start/stop/remove) on this container. */
   private queue: Promise<unknown> = Promise.resolve();
 

@@ -227,7 +227,7 @@ export class Containers {
 
   /** Creates the task and starts it; the caller holds the container's lock. */
   private async run(c: Container): Promise<void> {
-    await c.taskGone;
+    await Promise.all([c.taskGone, c.released]);
     const mounting = this.o.graph.mount(c.id);
     mounting.catch(() => undefined); // awaited below; a failed network must not leave it unhandled
     let task: ContainerTask | undefined;
@@ -327,11 +327,13 @@ export class Containers {
     // The runtime's delete runs in the shim while berthd records the exit: with the init gone,
     // the container's network and root filesystem are free already.
     c.taskGone = task.delete().catch((err: unknown) => this.o.log.warn('task delete failed', { id: c.id, err: (err as Error).message }));
-    await Promise.all([
-      this.stopHealth(c),
+    // dockerd's order: the exit is recorded and told, then the network and the root filesystem
+    // are let go (what needs them waits for c.released).
+    c.released = Promise.all([
       this.attachments.release(c.id).catch((err: unknown) => this.o.log.warn('network/volume release failed', { id: c.id, err: (err as Error).message })),
       this.o.graph.unmount(c.id).catch(() => undefined),
-    ]);
+    ]).then(() => undefined);
+    await this.stopHealth(c);
     const startedAt = Date.parse(c.state.StartedAt);
     const exitedAt = Date.parse(exit.exitedAt) || Date.now();
     const delay = c.record.HostConfig.AutoRemove
@@ -508,7 +510,10 @@ export class Containers {
         const task = this.tasks.get(c.id);
         if (task) await task.delete();
         this.tasks.delete(c.id);
-        await Promise.all([c.taskGone, this.o.graph.remove(c.id)]);
+        // The network and volumes go after the exit's release of them; the root filesystem's
+        // removal unmounts it whether or not that release has yet.
+        const attachments = c.released.then(() => this.attachments.remove(c.id, opts.volumes === true)).catch((err: unknown) => this.o.log.warn('network/volume removal failed', { id: c.id, err: (err as Error).message }));
+        await Promise.all([c.taskGone, attachments, this.o.graph.remove(c.id)]);
       } catch (err) {
         restoreAfterFailedRemoval(c.state);
         setDead(c.state);
@@ -516,7 +521,6 @@ export class Containers {
         throw err;
       }
       this.store.remove(c);
-      await this.attachments.remove(c.id, opts.volumes === true).catch((err: unknown) => this.o.log.warn('network/volume removal failed', { id: c.id, err: (err as Error).message }));
       this.emit(c, 'destroy');
       c.lifecycle.emit('removed', { StatusCode: c.state.ExitCode, Error: null } satisfies WaitResult);
     });

@@ -131,11 +131,13 @@ export class Execs {
     exec.settleReady();
     this.containers.emit(c, `exec_start: ${(cfg.Cmd ?? []).join(' ')}`, { execID: id });
     exec.done = task.wait().then(
-      async (status) => {
+      (status) => {
         exec.running = false;
         exec.exitCode = status.exitCode;
-        await task.delete().catch(() => undefined);
         this.containers.emit(c, 'exec_die', { execID: id, exitCode: String(status.exitCode) });
+        // The client is told as soon as the exit is known; the shim's own ending (it removes
+        // its state dir) need not hold up the stream's close.
+        void task.delete().catch(() => undefined);
         return status.exitCode;
       },
       () => {
