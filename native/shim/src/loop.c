@@ -118,6 +118,17 @@ static void do_start(struct client *c)
 		reply(c, true, "");
 		return;
 	}
+	msg[0] = '\0';
+	int through_fifo = start_through_fifo(msg, sizeof msg);
+	if (through_fifo == 0) {
+		S.phase = PHASE_RUNNING;
+		reply(c, true, "");
+		return;
+	}
+	if (through_fifo < 0) {
+		reply(c, false, msg);
+		return;
+	}
 	const char *argv[RUNTIME_MAX_ARGS];
 	int n = runtime_base_args(&S.o.rt, argv);
 	argv[n++] = "start";

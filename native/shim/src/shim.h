@@ -59,6 +59,8 @@ int open_stdio_pipes(int child[3]);
 /* Starts the exec'd process natively (nsexec.c). 0: it runs; -1: it failed (message in err);
  * 1: the native path does not apply here and nothing was done: use the runtime. */
 int launch_native(char *err, size_t err_len);
+/* launch.c: runc's start done by the shim (0), failed (-1), or not possible here (1). */
+int start_through_fifo(char *msg, size_t msg_len);
 /* The oom_kill counter in a cgroup file, or -1. */
 long read_oom_kills(const char *file);
 /* Reaps children; notes the container's exit. */

@@ -185,6 +185,26 @@ describe('berth-shim with runc', () => {
     expect(existsSync(`/sys/fs/cgroup/memory/berth-${id}`)).toBe(false);
   });
 
+  it('starts a runc container through its exec fifo, as runc start would', async () => {
+    const { task, id } = await container(['sleep', '1000']);
+    const fifo = path.join(runcRoot(), id, 'exec.fifo');
+    expect(existsSync(fifo)).toBe(true);
+    await task.start();
+    expect(existsSync(fifo)).toBe(false);
+    expect((await task.state()).status).toBe('running');
+    // The init execs the process right after writing its byte.
+    await expect.poll(() => readFileSync(`/proc/${task.pid}/cmdline`, 'utf8')).toBe('sleep\x001000\x00');
+  });
+
+  it('refuses the start of a container whose init died after create, and records its exit', async () => {
+    const { task } = await container(['sleep', '1000']);
+    process.kill(task.pid, 'SIGKILL');
+    // Depending on whether the shim sees the init go before the start frame, it says so, or has
+    // already finished (its socket gone, or closing): the start fails either way.
+    await expect(task.start()).rejects.toThrow(/OCI runtime start failed: .*(did not take the start|has exited|went away before replying|attach\.sock)/);
+    expect((await task.wait()).exitCode).toBe(137);
+  });
+
   it('reports a missing command as dockerd does: 400, exit 127, nothing left behind', async () => {
     const err = await container(['nope-not-here']).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RuntimeError);
