@@ -51,10 +51,15 @@ function standIn(): http.Server {
       json(res, 404, { message: `the stand-in does not answer ${req.method} ${url}` });
     }
   });
-  // Attach and exec start are hijacked: the stream ends at once, as for a process that printed nothing.
-  // The socket is ours once upgraded: destroyed here, or the server's close would wait for it.
+  // Attach and exec start are hijacked: the stream ends as for a process that printed nothing,
+  // once the client has sent all it sends (its request body, then its half-close): ending
+  // before that could reset the connection under a write of the CLI's. The socket is ours once
+  // upgraded: destroyed here, or the server's close would wait for it.
   server.on('upgrade', (_req: http.IncomingMessage, socket) => {
-    socket.end('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n', () => socket.destroy());
+    socket.write('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+    socket.on('error', () => socket.destroy());
+    socket.on('end', () => socket.end(() => socket.destroy()));
+    socket.resume();
   });
   return server;
 }
