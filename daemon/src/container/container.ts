@@ -50,6 +50,8 @@ export class Container {
    * exit, as dockerd does; the next start, the removal and any use of the root filesystem wait
    * for it. */
   released: Promise<void> = Promise.resolve();
+  /** Exec shims still finishing after their process's exit: the removal waits for them. */
+  readonly execTeardowns = new Set<Promise<void>>();
   /** Serialises lifecycle operations (start/stop/remove) on this container. */
   private queue: Promise<unknown> = Promise.resolve();
 

@@ -513,7 +513,7 @@ export class Containers {
         // The network and volumes go after the exit's release of them; the root filesystem's
         // removal unmounts it whether or not that release has yet.
         const attachments = c.released.then(() => this.attachments.remove(c.id, opts.volumes === true)).catch((err: unknown) => this.o.log.warn('network/volume removal failed', { id: c.id, err: (err as Error).message }));
-        await Promise.all([c.taskGone, attachments, this.o.graph.remove(c.id)]);
+        await Promise.all([c.taskGone, attachments, this.o.graph.remove(c.id), ...c.execTeardowns]);
       } catch (err) {
         restoreAfterFailedRemoval(c.state);
         setDead(c.state);

@@ -136,8 +136,10 @@ export class Execs {
         exec.exitCode = status.exitCode;
         this.containers.emit(c, 'exec_die', { execID: id, exitCode: String(status.exitCode) });
         // The client is told as soon as the exit is known; the shim's own ending (it removes
-        // its state dir) need not hold up the stream's close.
-        void task.delete().catch(() => undefined);
+        // its state dir) need not hold up the stream's close, only the container's removal.
+        const teardown = task.delete().catch(() => undefined);
+        c.execTeardowns.add(teardown);
+        void teardown.then(() => c.execTeardowns.delete(teardown));
         return status.exitCode;
       },
       () => {
