@@ -2,8 +2,8 @@
 // spawns shims, talks to them over attach.sock, reads their exit records, and re-adopts them
 // after a berthd restart. State: STATE_ROOT/containers/<id>/ and STATE_ROOT/exec/<exec id>/,
 // each a shim's state dir plus the driver's task.json.
-import { constants, existsSync } from 'node:fs';
-import { mkdir, open, readFile, readdir, rm } from 'node:fs/promises';
+import { constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { open, readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { EngineError, conflict, invalidParameter, systemError } from '../../errors';
 import { cgroupPathsOf, type CgroupPaths } from './cgroups';
@@ -12,7 +12,7 @@ import type {
 } from './exec-driver';
 import { chooseRuntime, RuntimeCli, type OciRuntime, type RuntimeState } from './runtime';
 import { Frame, ShimConnection, openAttachSession, parseExit, resizePayload } from './shim-client';
-import { writeFileAtomic } from '../../atomic-file';
+import { writeFileAtomicSync } from '../../atomic-file';
 import { nativeExecDescription } from './native-exec';
 import { defaultShimPath, runCommand } from '../spawner/spawner';
 
@@ -59,8 +59,10 @@ interface TaskRecord {
 }
 
 // Task records live in the exec root: runtime state, meaningless after a reboot (the one event an
-// fsync guards against), so atomic against a crash of berthd but not synced.
-const writeJsonAtomic = (file: string, value: unknown): Promise<void> => writeFileAtomic(file, JSON.stringify(value), { durable: false });
+// fsync guards against), so atomic against a crash of berthd but not synced. Small and unsynced,
+// they are written synchronously: a few system calls, where the async path takes a thread-pool
+// round trip for each (a millisecond per file, on the way to every start and exec).
+const writeJsonAtomic = (file: string, value: unknown): void => writeFileAtomicSync(file, JSON.stringify(value), { durable: false });
 
 async function readExit(stateDir: string): Promise<ExitStatus | undefined> {
   try {
@@ -101,18 +103,26 @@ async function shimGone(pid: number, stateDir: string, timeoutMs = 10_000): Prom
 
 /** The pid of a shim still running on stateDir, or 0. A zombie (its parent, init, not having
  * reaped it yet) has no command line and counts as gone. */
-async function liveShim(stateDir: string): Promise<number> {
-  const pid = Number.parseInt(await readFile(path.join(stateDir, 'shim.pid'), 'utf8').catch(() => ''), 10);
+function liveShim(stateDir: string): number {
+  const pid = Number.parseInt(readFileOr(path.join(stateDir, 'shim.pid')), 10);
   if (!(pid > 0)) return 0;
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  const cmdline = readFileOr(`/proc/${pid}/cmdline`);
   return cmdline.includes('berth-shim') && cmdline.includes(stateDir) ? pid : 0;
 }
 
+function readFileOr(file: string, fallback = ''): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
+
 /** Creates the state dir for a new shim; refuses when a live shim still owns it. */
-async function claimStateDir(stateDir: string, what: string): Promise<void> {
-  const other = await liveShim(stateDir);
+function claimStateDir(stateDir: string, what: string): void {
+  const other = liveShim(stateDir);
   if (other) throw conflict(`${what} is already running (its shim, pid ${other}, owns ${stateDir})`);
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
 }
 
 /** Dials a socket in a state dir. `<exec-root>/containers/<64-hex id>/attach.sock` easily
@@ -130,7 +140,7 @@ async function dialStateDir<T>(stateDir: string, name: string, dial: (address: s
 
 /** Removes what a failed start left, unless another shim runs there. */
 async function releaseStateDir(stateDir: string): Promise<void> {
-  if (!(await liveShim(stateDir))) await rm(stateDir, { recursive: true, force: true });
+  if (!liveShim(stateDir)) await rm(stateDir, { recursive: true, force: true });
 }
 
 async function runShim(shim: string, args: string[]): Promise<{ shimPid: number; pid: number }> {
@@ -323,9 +333,9 @@ export class ShimDriver implements ExecDriver {
       kind: 'container', id, containerId: id, runtime: runtime.name, runtimeRoot: this.runtimeRoot(runtime.name),
       bundle: options.bundle, tty: options.tty, stdin: options.openStdin,
     };
-    await claimStateDir(stateDir, `container ${id}`);
-    await mkdir(record.runtimeRoot, { recursive: true, mode: 0o700 });
-    await writeJsonAtomic(path.join(stateDir, 'task.json'), record);
+    claimStateDir(stateDir, `container ${id}`);
+    mkdirSync(record.runtimeRoot, { recursive: true, mode: 0o700 });
+    writeJsonAtomic(path.join(stateDir, 'task.json'), record);
     const args = ['--id', id, '--bundle', options.bundle, '--state-dir', stateDir, '--runtime', runtime.path, '--runtime-root', record.runtimeRoot];
     if (options.log) {
       args.push('--log', path.resolve(options.log.path));
@@ -351,10 +361,10 @@ export class ShimDriver implements ExecDriver {
     const record: TaskRecord = { ...container.record, kind: 'exec', id: execId, tty: options.tty, stdin: options.openStdin };
     const rt = this.opts.runtimes.find((r) => r.name === record.runtime);
     if (!rt) throw systemError(`runtime ${record.runtime} is not installed any more`);
-    await claimStateDir(stateDir, `exec ${execId}`);
-    await writeJsonAtomic(path.join(stateDir, 'task.json'), record);
+    claimStateDir(stateDir, `exec ${execId}`);
+    writeJsonAtomic(path.join(stateDir, 'task.json'), record);
     const processFile = path.join(stateDir, 'process.json');
-    await writeJsonAtomic(processFile, { ...options.process, terminal: options.tty });
+    writeJsonAtomic(processFile, { ...options.process, terminal: options.tty });
     const args = ['--id', record.containerId, '--exec', processFile, '--state-dir', stateDir, '--runtime', rt.path, '--runtime-root', record.runtimeRoot];
     if (this.opts.nativeExec !== false) {
       // The shim starts the process itself when it can; process.json stays its fallback.
@@ -363,7 +373,7 @@ export class ShimDriver implements ExecDriver {
       const native = cgroups && nativeExecDescription(options.process, container.pid, dirs);
       if (native) {
         const nativeFile = path.join(stateDir, 'native.exec');
-        await writeFileAtomic(nativeFile, native, { durable: false });
+        writeFileAtomicSync(nativeFile, native, { durable: false });
         args.push('--native', nativeFile);
       }
     }
