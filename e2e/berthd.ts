@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 /** BERTH_BERTHD_BUNDLE tests another build (a branch's bundle) with the same tests. */
-export const berthdBundle = process.env.BERTH_BERTHD_BUNDLE || path.join(repoRoot, 'dist', 'berthd.mjs');
+export const berthdBundle = process.env.BERTH_BERTHD_BUNDLE || path.join(repoRoot, 'dist', 'berthd.cjs');
 
 export interface BerthdOptions {
   /** Extra flags after the temporary -H/--data-root/--exec-root/--pidfile. */
@@ -54,6 +54,21 @@ export function ping(socket: string): Promise<boolean> {
   });
 }
 
+/** GET /version answers once berthd's components are open (it holds the request until then). */
+function engineReady(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get({ socketPath: socket, path: '/version', timeout: 60_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
+  });
+}
+
 export async function startBerthd(options: BerthdOptions = {}): Promise<Berthd> {
   if (!existsSync(berthdBundle)) throw new Error(`${berthdBundle} is missing: run npm run build`);
   const dir = mkdtempSync(path.join(tmpdir(), 'berthd-test-'));
@@ -84,7 +99,10 @@ export async function startBerthd(options: BerthdOptions = {}): Promise<Berthd> 
     if (await ping(socket)) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  if (!running || !(await ping(socket))) {
+  // berthd answers /_ping before its components have opened: started means the engine is ready too
+  if (!running || !(await ping(socket)) || !(await engineReady(socket))) {
+    // a start that failed after listening exits on its own, with the reason as its last line
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
     child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`berthd did not start:\n${output}`);

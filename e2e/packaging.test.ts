@@ -52,10 +52,10 @@ it('packages the Electron bundles, and no node_modules, in app.asar', () => {
 
 it('carries berthd, the shim and the VM image as extra resources', () => {
   const res = path.join(out, 'resources');
-  for (const f of ['berthd/berthd.mjs', 'berthd/berth-shim', 'vm/vmlinux', 'vm/initrd.img', 'vm/rootfs.img', 'vm/manifest.json']) {
+  for (const f of ['berthd/berthd.cjs', 'berthd/berth-shim', 'vm/vmlinux', 'vm/initrd.img', 'vm/rootfs.img', 'vm/manifest.json']) {
     expect(existsSync(path.join(res, f)), f).toBe(true);
   }
-  expect(readFileSync(path.join(res, 'berthd', 'berthd.mjs'), 'utf8')).toContain('berthd has completed initialization');
+  expect(readFileSync(path.join(res, 'berthd', 'berthd.cjs'), 'utf8')).toContain('berthd has completed initialization');
 });
 
 it('names the executable after the product', () => {

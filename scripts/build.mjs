@@ -8,8 +8,12 @@ const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 // ESM bundles that contain CommonJS dependencies need a real `require` for Node built-ins.
 const banner = { js: "import { createRequire as __berthCreateRequire } from 'node:module'; const require = __berthCreateRequire(import.meta.url);" };
 
+// berthd is CommonJS: under a VM's emulated CPU, Node's ES module loader alone costs a few tenths of
+// a second of its start. In one CommonJS file, esbuild also defers each module reached only through
+// import() (berthd's components, loaded once its API listens), with the built-in modules it requires.
+const cjs = { banner: { js: "const __berthdUrl = require('node:url').pathToFileURL(__filename).href;" }, define: { 'import.meta.url': '__berthdUrl' } };
 const entries = [
-  { in: 'daemon/src/main.ts', out: 'dist/berthd.mjs' },
+  { in: 'daemon/src/main.ts', out: 'dist/berthd.cjs', format: 'cjs', ...cjs },
   { in: 'app/main/web/main.ts', out: 'dist/berth-web.mjs' },
   { in: 'app/main/vm/berth-main.ts', out: 'dist/berth.mjs' },
 ];
@@ -20,9 +24,10 @@ await Promise.all(entries.map((e) => build({
   bundle: true,
   platform: 'node',
   target: 'node20',
-  format: 'esm',
+  format: e.format ?? 'esm',
   sourcemap: 'linked',
-  banner,
+  banner: e.banner ?? banner,
+  define: e.define,
   logLevel: 'warning',
 })));
 

@@ -6,7 +6,7 @@
 #   initrd.img   stage 1 (uncompressed cpio): busybox + block/fs modules; mounts the root disk read-only
 #                under a tmpfs overlay and switch_roots into /sbin/berth-init
 #   rootfs.img   ext4 root: busybox, runc, crun, nftables, iptables(-nft), iproute2, socat, e2fsprogs,
-#                the guest's node (npm node-linux-<arch>), berthd (dist/berthd.mjs), the shim, modules
+#                the guest's node (npm node-linux-<arch>), berthd (dist/berthd.cjs), the shim, modules
 #   manifest.json  versions, sizes and hashes (the VM manager reads the kernel command line hints from it)
 #
 # Reproducible: every input is hashed; a stage whose inputs did not change is skipped, and file times,
@@ -142,8 +142,8 @@ if [ ! -x "$NODE_BIN" ]; then
   tar -xzf "$NODE_TGZ" -C "$CACHE" package/bin/node && mv "$CACHE/package/bin/node" "$NODE_BIN" && rm -rf "$CACHE/package"
 fi
 
-BERTHD=$REPO/dist/berthd.mjs
-[ -f "$BERTHD" ] || (cd "$REPO" && npm run -s build) || die "dist/berthd.mjs is missing and 'npm run build' failed"
+BERTHD=$REPO/dist/berthd.cjs
+[ -f "$BERTHD" ] || (cd "$REPO" && npm run -s build) || die "dist/berthd.cjs is missing and 'npm run build' failed"
 SHIM=$REPO/native/shim/build/berth-shim
 shim_hash=none; [ -x "$SHIM" ] && shim_hash=$(hash_of < "$SHIM")
 root_key=$(printf '%s\n' "$boot_key" "$files_hash" "$NODE_VERSION" "$(hash_of < "$BERTHD")" "$shim_hash" | hash_of)
@@ -181,7 +181,7 @@ if [ "$(cat "$OUT/.root.key" 2>/dev/null)" != "$root_key" ] || [ ! -f "$OUT/root
   chmod 755 "$R"/usr/lib*/*/ld-linux* "$R"/usr/lib64/ld-linux* 2>/dev/null || true
   collect_modules "$R" $ROOT_MODULES
   mkdir -p "$R/usr/lib/berth"
-  install -m 644 "$BERTHD" "$R/usr/lib/berth/berthd.mjs"
+  install -m 644 "$BERTHD" "$R/usr/lib/berth/berthd.cjs"
   [ "$shim_hash" = none ] || install -m 755 "$SHIM" "$R/usr/bin/berth-shim"
   install -m 755 "$HERE/files/berth-init" "$R/usr/sbin/berth-init"
   install -m 755 "$HERE/files/berth-wsl-init" "$R/usr/sbin/berth-wsl-init"

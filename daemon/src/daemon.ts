@@ -4,26 +4,18 @@ import { mkdirSync, readFileSync, unlinkSync, existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Engine } from './engine/engine';
-import { registerSystemJobs, type SystemSources } from './engine/system';
 import { readHostFacts } from './engine/host-facts';
 import { ApiServer } from './api/server';
 import { Router } from './api/router';
-import { allRoutes } from './api/routes/index';
+import { pingRoutes } from './api/routes/system';
 import { listen, parseHost, tlsFor, type Listener } from './api/listeners';
 import { API_VERSION, BERTH_VERSION } from './version';
 import { loadConfig, RELOADABLE, type DaemonConfig } from './config';
 import type { Logger } from './log';
-import { Graph } from './graph/graph';
-import { registerBuilderJobs } from './builder/jobs';
-import { registerImageJobs, imageDiskUsage } from './graph/jobs';
-import { Distribution } from './distribution/distribution';
-import { DEFAULT_CERTS_DIR } from './distribution/hosts';
-import { openNetworks, type NetworkComponent } from './drivers/network/component';
-import { openVolumes } from './drivers/volume/component';
+import type { Components } from './components';
+import type { Graph } from './graph/graph';
+import type { NetworkComponent } from './drivers/network/component';
 import type { VolumeManager } from './drivers/volume/manager';
-import { openContainers } from './container/component';
-import { detectRuntimes, rememberedVersions } from './drivers/exec/runtime';
-import { ContainerAttachments } from './drivers/attachments';
 import { writeFileAtomicSync } from './atomic-file';
 
 declare module './engine/engine' {
@@ -97,8 +89,15 @@ export class Daemon {
     claimPidfile(config.pidfile);
     const daemon = new Daemon(config, log);
     try {
-      await daemon.wire();
-      await daemon.serve(endpoints);
+      // The API listens first and answers /_ping at once; every other request waits for the
+      // components, whose code loads once the sockets listen (a VM's boot is judged by its first
+      // /_ping, and under emulation loading and opening them takes a second or more). A failed
+      // start ends berthd.
+      let listening!: () => void;
+      const components = new Promise<void>((resolve) => (listening = resolve)).then(() => daemon.openComponents());
+      await daemon.serve(endpoints, components.then((c) => c.router));
+      listening();
+      await components;
     } catch (err) {
       await daemon.shutdown(0).catch(() => undefined);
       throw err;
@@ -107,46 +106,24 @@ export class Daemon {
     return daemon;
   }
 
-  /** Registers every component's jobs. Components join here as they land. */
-  private async wire(): Promise<void> {
-    // The OCI runtimes' --version probes run while the graph opens (and are remembered on the data
-    // root): each is a process start, a visible moment of the VM's boot under emulation.
-    // openContainers awaits (and reports) them.
-    const probedRuntimes = detectRuntimes(undefined, undefined, undefined, rememberedVersions(path.join(this.config.dataRoot, 'runtime-versions.json')));
-    probedRuntimes.catch(() => undefined);
-    const graph = await Graph.open({ dataRoot: this.config.dataRoot, storageDriver: this.config.storageDriver, events: this.engine.events, log: this.log.child({ component: 'graph' }) });
-    this.graph = graph;
-    registerImageJobs(this.engine, graph);
-    const networks = await openNetworks({ engine: this.engine, config: this.config, log: this.log.child({ component: 'network' }) });
-    const volumes = openVolumes({ engine: this.engine, dataRoot: this.config.dataRoot, log: this.log.child({ component: 'volume' }) });
-    this.networks = networks;
-    this.volumes = volumes;
-    new Distribution(this.engine, { graph, dataRoot: this.config.dataRoot, config: () => ({ ...this.config, certsDir: process.env.BERTH_CERTS_D || DEFAULT_CERTS_DIR }) }).register();
-    const { containers, runtimes } = await openContainers({ engine: this.engine, graph, runtimes: probedRuntimes, dataRoot: this.config.dataRoot, execRoot: this.config.execRoot, defaultRuntime: () => this.config.defaultRuntime, log: this.log.child({ component: 'container' }), attachments: new ContainerAttachments(networks.driver, volumes) });
-    networks.setContainerRefs((ref) => containers.get(ref).id);
-    const sources: SystemSources = {
-      config: () => this.config,
-      host: readHostFacts(),
-      engineId: engineId(this.config.dataRoot),
-      containerCounts: () => containers.counts(),
-      imageCount: () => graph.images.list().length,
-      storageDriver: () => ({ name: graph.driver.name, status: graph.driver.status() }),
-      runtimes,
-      diskUsage: async (types) => ({ LayersSize: 0, Images: [], Containers: types.has('container') ? await containers.diskUsage() : [], Volumes: types.has('volume') ? await volumes.usage() : [], BuildCache: [], ...(types.has('image') ? await imageDiskUsage(graph) : {}) }),
-      // Containers get Docker's default seccomp profile unless they opt out (drivers/exec/seccomp.ts).
-      securityOptions: () => ['name=seccomp,profile=builtin'],
-    };
-    registerSystemJobs(this.engine, sources);
-    await registerBuilderJobs(this.engine, graph, this.config.dataRoot);
+  /** Loads the components' code and opens them; their jobs join the engine's table as they open. */
+  private async openComponents(): Promise<Components> {
+    const { openComponents } = await import('./components');
+    const c = await openComponents(this.engine, () => this.config, engineId(this.config.dataRoot), this.log);
+    this.graph = c.graph;
+    this.networks = c.networks;
+    this.volumes = c.volumes;
+    return c;
   }
 
-  private async serve(endpoints: { endpoint: ReturnType<typeof parseHost>; tls: ReturnType<typeof tlsFor> }[]): Promise<void> {
-    const api = new ApiServer(this.engine, new Router(allRoutes()), {
+  /** Listens on every endpoint with the ping routes; `routes` is the full table, once it is ready. */
+  private async serve(endpoints: { endpoint: ReturnType<typeof parseHost>; tls: ReturnType<typeof tlsFor> }[], routes: Promise<Router>): Promise<void> {
+    const api = new ApiServer(this.engine, new Router(pingRoutes), {
       server: `Berth/${BERTH_VERSION} (linux)`,
       apiVersion: API_VERSION,
       osType: 'linux',
       experimental: false,
-    }, this.log.child({ component: 'api' }));
+    }, this.log.child({ component: 'api' }), routes);
     this.engine.register('serveapi', async (job) => {
       for (const { endpoint, tls } of endpoints) {
         const listener = await listen(endpoint, api.createServer(tls), this.config.group);

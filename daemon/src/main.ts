@@ -22,15 +22,9 @@ async function main(argv: string[]): Promise<void> {
   }
   // Source-mapped stack traces cost about 11 MiB of resident memory: only when debugging.
   if (loaded.config.logLevel === 'debug') process.setSourceMapsEnabled(true);
-  let daemon: Daemon;
-  try {
-    daemon = await Daemon.start(loaded.config, log);
-  } catch (err) {
-    log.log('fatal', `failed to start daemon: ${(err as Error).message}`);
-    process.exit(1);
-  }
-  log.info('berthd has completed initialization', { version: BERTH_VERSION, hosts: daemon.addresses.join(',') });
-
+  // The API answers /_ping before the components have opened (Daemon.start), so signals are handled
+  // from the start: they act once start-up is done.
+  const starting = Daemon.start(loaded.config, log);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -39,7 +33,7 @@ async function main(argv: string[]): Promise<void> {
     }
     stopping = true;
     log.info(`received ${signal}: draining`);
-    daemon.shutdown().then(() => process.exit(0), (err) => {
+    starting.then((daemon) => daemon.shutdown()).then(() => process.exit(0), (err) => {
       log.error('shutdown failed', { err: (err as Error).message });
       process.exit(1);
     });
@@ -47,12 +41,22 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => {
-    try {
-      daemon.reload(argv);
-    } catch (err) {
-      log.error('configuration reload failed; keeping the current one', { err: (err as Error).message });
-    }
+    void starting.then((daemon) => {
+      try {
+        daemon.reload(argv);
+      } catch (err) {
+        log.error('configuration reload failed; keeping the current one', { err: (err as Error).message });
+      }
+    }, () => undefined);
   });
+  let daemon: Daemon;
+  try {
+    daemon = await starting;
+  } catch (err) {
+    log.log('fatal', `failed to start daemon: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  log.info('berthd has completed initialization', { version: BERTH_VERSION, hosts: daemon.addresses.join(',') });
 }
 
 void main(process.argv.slice(2));

@@ -182,3 +182,58 @@ describe('API server, hijacked clients that vanish', () => {
     }
   });
 });
+
+describe('API server while berthd starts', () => {
+  const quiet = new Logger({ write: () => true });
+  const identity = { server: 'x', apiVersion: '1.51', osType: 'linux', experimental: false };
+  const early = new Router([{ method: 'GET', path: '/_ping', handler: async (ctx) => ctx.text(200, 'OK') }]);
+
+  async function starting(name: string, rest: Promise<Router>): Promise<{ get: (p: string) => Promise<{ status: number; body: string }>; close: () => void }> {
+    const s = new ApiServer(new Engine(quiet), early, identity, quiet, rest).createServer();
+    const sock = path.join(dir, name);
+    await new Promise<void>((r) => s.listen(sock, r));
+    const get = (p: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+      http.get({ socketPath: sock, path: p }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      }).on('error', reject);
+    });
+    return { get, close: () => s.close() };
+  }
+
+  it('answers the first table at once and holds other requests until the full table is there', async () => {
+    let open!: (r: Router) => void;
+    const api = await starting('starting.sock', new Promise<Router>((r) => (open = r)));
+    try {
+      expect(await api.get('/_ping')).toEqual({ status: 200, body: 'OK' });
+      let answered = false;
+      const version = api.get('/v1.51/version').then((res) => ((answered = true), res));
+      const unknown = api.get('/nowhere');
+      // The ping still answers while the other requests wait.
+      expect((await api.get('/_ping')).status).toBe(200);
+      expect(answered).toBe(false);
+      open(new Router([{ method: 'GET', path: '/version', handler: async (ctx) => ctx.json(200, { Version: 'full' }) }]));
+      expect(await version).toEqual({ status: 200, body: '{"Version":"full"}\n' });
+      expect((await unknown).status).toBe(404);
+      // Once open, the full table is the only one: its own answers, not the early ping's.
+      expect((await api.get('/_ping')).status).toBe(404);
+    } finally {
+      api.close();
+    }
+  });
+
+  it('refuses the waiting requests with 503 and the reason when start-up fails', async () => {
+    let fail!: (err: Error) => void;
+    const api = await starting('failing.sock', new Promise<Router>((_, reject) => (fail = reject)));
+    try {
+      const info = api.get('/info');
+      fail(new Error('cannot open the graph'));
+      const res = await info;
+      expect(res.status).toBe(503);
+      expect(JSON.parse(res.body)).toEqual({ message: 'berthd failed to start: cannot open the graph' });
+    } finally {
+      api.close();
+    }
+  });
+});

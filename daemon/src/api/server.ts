@@ -8,7 +8,7 @@ import type { Engine } from '../engine/engine';
 import { RequestContext } from './context';
 import { Router } from './router';
 import { splitVersion } from './version';
-import { messageOf, statusOf } from '../errors';
+import { messageOf, statusOf, unavailable } from '../errors';
 import type { Logger } from '../log';
 
 export interface ServerIdentity {
@@ -20,12 +20,29 @@ export interface ServerIdentity {
 }
 
 export class ApiServer {
+  /** The full route table while it is still on its way (see the constructor). */
+  private pending?: Promise<Router>;
+
+  /**
+   * `router` answers at once. With `rest`, it is only the start: requests it does not match wait for
+   * `rest`, the full table, which then replaces it (berthd answers /_ping while its components
+   * open); if `rest` fails, they are refused with 503 and its reason.
+   */
   constructor(
     private readonly engine: Engine,
-    private readonly router: Router,
+    private router: Router,
     private readonly identity: ServerIdentity,
     private readonly log: Logger,
-  ) {}
+    rest?: Promise<Router>,
+  ) {
+    if (rest) {
+      this.pending = rest;
+      rest.then((full) => {
+        this.router = full;
+        this.pending = undefined;
+      }, () => undefined);
+    }
+  }
 
   /** An http(s).Server wired to this API; the caller chooses where it listens. */
   createServer(tls?: https.ServerOptions): http.Server {
@@ -66,7 +83,7 @@ export class ApiServer {
       const split = splitVersion(q < 0 ? target : target.slice(0, q));
       const query = new URLSearchParams(q < 0 ? '' : target.slice(q + 1));
       path = split.path;
-      const match = this.router.match(req.method ?? 'GET', split.path);
+      const match = this.router.match(req.method ?? 'GET', split.path) ?? (await this.fullRouter())?.match(req.method ?? 'GET', split.path);
       if (!match) {
         this.sendError(req, res, 404, 'page not found');
         return;
@@ -85,6 +102,16 @@ export class ApiServer {
       }
     } finally {
       if (this.log.level === 'debug') this.log.debug('request', { method: req.method, path, ms: Number(process.hrtime.bigint() - started) / 1e6 });
+    }
+  }
+
+  /** The full table once berthd has started; undefined when it already serves it. */
+  private async fullRouter(): Promise<Router | undefined> {
+    if (!this.pending) return undefined;
+    try {
+      return await this.pending;
+    } catch (err) {
+      throw unavailable(`berthd failed to start: ${messageOf(err)}`);
     }
   }
 

@@ -8,9 +8,14 @@ import { invalidParameter } from '../../errors';
 
 const EVENT_FILTERS = ['config', 'container', 'daemon', 'event', 'image', 'label', 'network', 'node', 'plugin', 'scope', 'secret', 'service', 'type', 'volume'] as const;
 
-export const systemRoutes: Route[] = [
+/** What berthd answers while its components still open (see ApiServer): nothing else is needed. */
+export const pingRoutes: Route[] = [
   { method: 'GET', path: '/_ping', handler: ping },
   { method: 'HEAD', path: '/_ping', handler: ping },
+];
+
+export const systemRoutes: Route[] = [
+  ...pingRoutes,
   { method: 'GET', path: '/version', handler: async (ctx) => ctx.json(200, await ctx.engine.run('system.version', undefined, { hidden: true })) },
   { method: 'GET', path: '/info', handler: async (ctx) => ctx.json(200, await ctx.engine.run('system.info', undefined, { hidden: true })) },
   { method: 'GET', path: '/events', handler: events },
