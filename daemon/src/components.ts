@@ -1,26 +1,22 @@
 // The engine's components (graph, networks, volumes, distribution, containers, builder) and the full
-// route table. The daemon loads this module after its API listens (`await import('./components')`):
-// it pulls in nearly all of berthd and most of Node's built-in modules, a second of a VM's boot
-// under emulation, and /_ping does not need any of it.
+// route table. The daemon opens them after its API listens: their code pulls in nearly all of berthd
+// and most of Node's built-in modules, a second of a VM's boot under emulation, and /_ping needs
+// none of it. Each component's code is loaded on its own (import()) with a turn of the event loop
+// before it, so requests that arrive meanwhile (a health check's /_ping) wait for one component's
+// code at most, not for all of it.
 import path from 'node:path';
 import type { Engine } from './engine/engine';
-import { registerSystemJobs, type SystemSources } from './engine/system';
-import { readHostFacts } from './engine/host-facts';
 import { Router } from './api/router';
-import { allRoutes } from './api/routes/index';
+import { readHostFacts } from './engine/host-facts';
 import type { DaemonConfig } from './config';
 import type { Logger } from './log';
-import { Graph } from './graph/graph';
-import { registerBuilderJobs } from './builder/jobs';
-import { registerImageJobs, imageDiskUsage } from './graph/jobs';
-import { Distribution } from './distribution/distribution';
-import { DEFAULT_CERTS_DIR } from './distribution/hosts';
-import { openNetworks, type NetworkComponent } from './drivers/network/component';
-import { openVolumes } from './drivers/volume/component';
+import type { Graph } from './graph/graph';
+import type { NetworkComponent } from './drivers/network/component';
 import type { VolumeManager } from './drivers/volume/manager';
-import { openContainers } from './container/component';
-import { detectRuntimes, rememberedVersions } from './drivers/exec/runtime';
-import { ContainerAttachments } from './drivers/attachments';
+import type { SystemSources } from './engine/system';
+
+/** Lets the event loop answer what has arrived (setImmediate runs after pending I/O callbacks). */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface Components {
   graph: Graph;
@@ -33,18 +29,34 @@ export interface Components {
 /** Opens every component and registers its jobs. `config` is read again on each use (SIGHUP changes it). */
 export async function openComponents(engine: Engine, config: () => DaemonConfig, engineId: string, log: Logger): Promise<Components> {
   const { dataRoot, storageDriver, execRoot } = config();
+  await turn();
+  const { detectRuntimes, rememberedVersions } = await import('./drivers/exec/runtime');
   // The OCI runtimes' --version probes run while the graph opens (and are remembered on the data
   // root): each is a process start, a visible moment of the VM's boot under emulation.
   // openContainers awaits (and reports) them.
   const probedRuntimes = detectRuntimes(undefined, undefined, undefined, rememberedVersions(path.join(dataRoot, 'runtime-versions.json')));
   probedRuntimes.catch(() => undefined);
+  await turn();
+  const { Graph } = await import('./graph/graph');
+  const { registerImageJobs, imageDiskUsage } = await import('./graph/jobs');
   const graph = await Graph.open({ dataRoot, storageDriver, events: engine.events, log: log.child({ component: 'graph' }) });
   registerImageJobs(engine, graph);
+  await turn();
+  const { openNetworks } = await import('./drivers/network/component');
   const networks = await openNetworks({ engine, config: config(), log: log.child({ component: 'network' }) });
+  await turn();
+  const { openVolumes } = await import('./drivers/volume/component');
   const volumes = openVolumes({ engine, dataRoot, log: log.child({ component: 'volume' }) });
+  await turn();
+  const { Distribution } = await import('./distribution/distribution');
+  const { DEFAULT_CERTS_DIR } = await import('./distribution/hosts');
   new Distribution(engine, { graph, dataRoot, config: () => ({ ...config(), certsDir: process.env.BERTH_CERTS_D || DEFAULT_CERTS_DIR }) }).register();
+  await turn();
+  const { openContainers } = await import('./container/component');
+  const { ContainerAttachments } = await import('./drivers/attachments');
   const { containers, runtimes } = await openContainers({ engine, graph, runtimes: probedRuntimes, dataRoot, execRoot, defaultRuntime: () => config().defaultRuntime, log: log.child({ component: 'container' }), attachments: new ContainerAttachments(networks.driver, volumes) });
   networks.setContainerRefs((ref) => containers.get(ref).id);
+  const { registerSystemJobs } = await import('./engine/system');
   const sources: SystemSources = {
     config,
     host: readHostFacts(),
@@ -58,6 +70,10 @@ export async function openComponents(engine: Engine, config: () => DaemonConfig,
     securityOptions: () => ['name=seccomp,profile=builtin'],
   };
   registerSystemJobs(engine, sources);
+  await turn();
+  const { registerBuilderJobs } = await import('./builder/jobs');
   await registerBuilderJobs(engine, graph, dataRoot);
+  await turn();
+  const { allRoutes } = await import('./api/routes/index');
   return { graph, networks, volumes, router: new Router(allRoutes()) };
 }
