@@ -26,8 +26,11 @@ export interface Components {
   router: Router;
 }
 
-/** Opens every component and registers its jobs. `config` is read again on each use (SIGHUP changes it). */
-export async function openComponents(engine: Engine, config: () => DaemonConfig, engineId: string, log: Logger): Promise<Components> {
+/**
+ * Opens every component and registers its jobs. `config` is read again on each use (SIGHUP changes
+ * it). `opened` gets each component as it opens, so a start that fails later shuts down those.
+ */
+export async function openComponents(engine: Engine, config: () => DaemonConfig, engineId: string, log: Logger, opened: Partial<Components>): Promise<Components> {
   const { dataRoot, storageDriver, execRoot } = config();
   await turn();
   const { detectRuntimes, rememberedVersions } = await import('./drivers/exec/runtime');
@@ -40,13 +43,16 @@ export async function openComponents(engine: Engine, config: () => DaemonConfig,
   const { Graph } = await import('./graph/graph');
   const { registerImageJobs, imageDiskUsage } = await import('./graph/jobs');
   const graph = await Graph.open({ dataRoot, storageDriver, events: engine.events, log: log.child({ component: 'graph' }) });
+  opened.graph = graph;
   registerImageJobs(engine, graph);
   await turn();
   const { openNetworks } = await import('./drivers/network/component');
   const networks = await openNetworks({ engine, config: config(), log: log.child({ component: 'network' }) });
+  opened.networks = networks;
   await turn();
   const { openVolumes } = await import('./drivers/volume/component');
   const volumes = openVolumes({ engine, dataRoot, log: log.child({ component: 'volume' }) });
+  opened.volumes = volumes;
   await turn();
   const { Distribution } = await import('./distribution/distribution');
   const { DEFAULT_CERTS_DIR } = await import('./distribution/hosts');

@@ -106,14 +106,13 @@ export class Daemon {
     return daemon;
   }
 
-  /** Loads the components' code and opens them; their jobs join the engine's table as they open. */
+  /**
+   * Loads the components' code and opens them; their jobs join the engine's table as they open, and
+   * each lands in this daemon's fields at once (shutdown closes what opened, even if start fails).
+   */
   private async openComponents(): Promise<Components> {
     const { openComponents } = await import('./components');
-    const c = await openComponents(this.engine, () => this.config, engineId(this.config.dataRoot), this.log);
-    this.graph = c.graph;
-    this.networks = c.networks;
-    this.volumes = c.volumes;
-    return c;
+    return openComponents(this.engine, () => this.config, engineId(this.config.dataRoot), this.log, this);
   }
 
   /** Listens on every endpoint with the ping routes; `routes` is the full table, once it is ready. */
