@@ -39,10 +39,10 @@ export interface Berthd {
   stop(options?: { keepState?: boolean; signal?: NodeJS.Signals }): Promise<number | null>;
 }
 
-/** Answers true once GET /_ping succeeds on the socket. */
-export function ping(socket: string): Promise<boolean> {
+/** Whether GET `route` on the socket answers 200 within `timeoutMs`. */
+function answers200(socket: string, route: string, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get({ socketPath: socket, path: '/_ping', timeout: 1000 }, (res) => {
+    const req = http.get({ socketPath: socket, path: route, timeout: timeoutMs }, (res) => {
       res.resume();
       resolve(res.statusCode === 200);
     });
@@ -54,19 +54,14 @@ export function ping(socket: string): Promise<boolean> {
   });
 }
 
+/** Answers true once GET /_ping succeeds on the socket. */
+export function ping(socket: string): Promise<boolean> {
+  return answers200(socket, '/_ping', 1000);
+}
+
 /** GET /version answers once berthd's components are open (it holds the request until then). */
 function engineReady(socket: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.get({ socketPath: socket, path: '/version', timeout: 60_000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-  });
+  return answers200(socket, '/version', 60_000);
 }
 
 export async function startBerthd(options: BerthdOptions = {}): Promise<Berthd> {
