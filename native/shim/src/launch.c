@@ -97,12 +97,6 @@ static int await_console(int console_listen, pid_t runtime_pid, int *runtime_sta
 	}
 }
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0) close(*fd);
-	*fd = -1;
-}
-
 int open_stdio_pipes(int child[3])
 {
 	int p[2];

@@ -60,12 +60,6 @@ static uint32_t get_u32(const char *p)
 
 static void put_u32(char *p, uint32_t v) { memcpy(p, &v, 4); }
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0) close(*fd);
-	*fd = -1;
-}
-
 static void reply(uint32_t id, int start_errno, int status, const struct buf *out, const struct buf *err)
 {
 	size_t olen = out ? buf_pending(out) : 0, elen = err ? buf_pending(err) : 0;

@@ -42,6 +42,12 @@ void warn_msg(const char *fmt, ...)
 	va_end(ap);
 }
 
+void close_fd(int *fd)
+{
+	if (*fd >= 0) close(*fd);
+	*fd = -1;
+}
+
 ssize_t read_retry(int fd, void *buf, size_t n)
 {
 	ssize_t r;

@@ -18,6 +18,8 @@ ssize_t read_retry(int fd, void *buf, size_t n);
 int write_all(int fd, const void *buf, size_t n);
 
 int set_nonblock(int fd);
+/* Closes *fd if open and marks it closed (-1). */
+void close_fd(int *fd);
 /* A listening, non-blocking unix stream socket at path (replacing a stale one). */
 int listen_unix(const char *path);
 int set_cloexec(int fd);

@@ -2,7 +2,7 @@
 // and veth pairs with one end on a bridge and the other (eth0, eth1…) in a container's namespace.
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { command, ipBatch, mustRun } from './command';
-import { isMounted } from '../graph/mounts';
+import { unmount } from '../graph/mounts';
 import { runBuiltin } from '../spawner/spawner';
 import { systemError } from '../../errors';
 
@@ -70,10 +70,9 @@ export async function createNetns(file: string, inside: string[] = []): Promise<
 }
 
 export async function deleteNetns(file: string): Promise<void> {
-  if (isMounted(file)) {
-    const r = await runBuiltin(['umount', file], ['umount', file]);
-    if (r.code !== 0 && isMounted(file)) await mustRun(`error removing the network namespace ${file}`, 'umount', ['-l', file]);
-  }
+  await unmount(file).catch((err: Error) => {
+    throw systemError(`error removing the network namespace ${file}: ${err.message}`);
+  });
   rmSync(file, { force: true });
 }
 
