@@ -182,6 +182,7 @@ if [ "$(cat "$OUT/.root.key" 2>/dev/null)" != "$root_key" ] || [ ! -f "$OUT/root
   collect_modules "$R" $ROOT_MODULES
   mkdir -p "$R/usr/lib/berth"
   install -m 644 "$BERTHD" "$R/usr/lib/berth/berthd.cjs"
+  install -m 644 "$HERE/files/ping-floor.cjs" "$R/usr/lib/berth/ping-floor.cjs"
   [ "$shim_hash" = none ] || install -m 755 "$SHIM" "$R/usr/bin/berth-shim"
   install -m 755 "$HERE/files/berth-init" "$R/usr/sbin/berth-init"
   install -m 755 "$HERE/files/berth-wsl-init" "$R/usr/sbin/berth-wsl-init"

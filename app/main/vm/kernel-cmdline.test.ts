@@ -27,6 +27,13 @@ describe('kernel command line', () => {
     expect(() => kernelCmdline({ ...base, shares: many })).toThrow(new RegExp(`${MAX_CMDLINE}-byte limit`));
   });
 
+  it('names an engine script to run in berthd\'s place, encoded like share paths', () => {
+    expect(kernelCmdline(base)).not.toContain('berth.engine=');
+    const line = kernelCmdline({ ...base, engine: '/tmp/bench dir/ping.cjs' });
+    expect(line).toContain('berth.engine=/tmp/bench%20dir/ping.cjs');
+    expect(() => kernelCmdline({ ...base, engine: 'ping.cjs' })).toThrow(/absolute/);
+  });
+
   it('appends a diagnostic command after "--"', () => {
     expect(kernelCmdline({ ...base, exec: ['node', '-e', '0'] }).endsWith(' -- node -e 0')).toBe(true);
     expect(() => kernelCmdline({ ...base, exec: ['sh', '-c', 'echo hi'] })).toThrow(/cannot be passed/);

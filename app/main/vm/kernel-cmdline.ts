@@ -21,6 +21,11 @@ export interface CmdlineOptions {
   tscKhz?: number;
   /** A command that replaces berthd (diagnostics and image self-tests). */
   exec?: string[];
+  /**
+   * A Node script the guest runs in berthd's place, with the same boot, socket and relay (the bench's
+   * floor: a bare Node server answering /_ping). A guest path, e.g. in a shared folder.
+   */
+  engine?: string;
 }
 
 export const MAX_CMDLINE = 2048; // x86 COMMAND_LINE_SIZE; arm64 allows the same
@@ -44,6 +49,10 @@ export function kernelCmdline(o: CmdlineOptions): string {
   // secondary vCPU its delay-loop calibration (~0.13 s under TCG); delays use the TSC anyway.
   if (o.tscKhz) parts.push(`tsc_early_khz=${o.tscKhz}`, 'tsc=reliable', `lpj=${Math.round((o.tscKhz * 1000) / GUEST_HZ)}`);
   for (const s of o.shares) parts.push(`berth.share=${s.tag}:${encodeSharePath(s.path)}`);
+  if (o.engine) {
+    if (!o.engine.startsWith('/')) throw new Error(`the engine script "${o.engine}" must be an absolute path in the guest`);
+    parts.push(`berth.engine=${encodeSharePath(o.engine)}`);
+  }
   if (o.exec?.length) parts.push('--', ...o.exec.map(encodeExecArg));
   const line = parts.join(' ');
   if (line.length > MAX_CMDLINE) {

@@ -15,6 +15,7 @@ export interface QemuPlan {
   apiGuestPort?: number;
   tscKhz?: number;
   exec?: string[];
+  engine?: string;
 }
 
 /** qemu's option syntax doubles commas inside values. */
@@ -36,6 +37,7 @@ export function qemuArgs(p: QemuPlan): string[] {
     control: 'serial:berth.control',
     tscKhz: x86 && p.accelerator === 'tcg' ? p.tscKhz : undefined,
     exec: p.exec,
+    engine: p.engine,
   });
   // Under TCG x86 keeps qemu's default CPU model (fewer features to emulate); arm64's default is 32-bit.
   const accel = p.accelerator !== 'tcg' ? ['-accel', p.accelerator, '-cpu', 'host'] : x86 ? ['-accel', 'tcg'] : ['-accel', 'tcg', '-cpu', 'max'];

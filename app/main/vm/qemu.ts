@@ -18,6 +18,8 @@ export interface QemuOptions {
   accelerator?: Accelerator;
   /** Diagnostics: run this instead of berthd. */
   exec?: string[];
+  /** Bench: a Node script (guest path) served in berthd's place, the rest of the boot unchanged. */
+  engine?: string;
 }
 
 export class QemuBackend implements VmBackend {
@@ -58,7 +60,7 @@ export class QemuBackend implements VmBackend {
     const accelerator = await this.accelerator(config);
     const apiHostPort = await freeLoopbackPort();
     const cpuinfo = process.platform === 'linux' ? readFileSync('/proc/cpuinfo', 'utf8') : '';
-    const args = qemuArgs({ config, paths, accelerator, arch: this.arch, apiHostPort, tscKhz: hostTscKhz(cpuinfo), exec: this.options.exec });
+    const args = qemuArgs({ config, paths, accelerator, arch: this.arch, apiHostPort, tscKhz: hostTscKhz(cpuinfo), exec: this.options.exec, engine: this.options.engine });
     const child = spawn(this.binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.setEncoding('utf8');
