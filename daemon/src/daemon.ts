@@ -125,7 +125,7 @@ export class Daemon {
     }, this.log.child({ component: 'api' }), routes);
     this.engine.register('serveapi', async (job) => {
       for (const { endpoint, tls } of endpoints) {
-        const listener = await listen(endpoint, api.createServer(tls), this.config.group);
+        const listener = await listen(endpoint, tls ? await api.createTlsServer(tls) : api.createServer(), this.config.group);
         this.listeners.push(listener);
         this.log.info('API listen on ' + listener.address);
       }

@@ -2,7 +2,7 @@
 // one dispatch path for ordinary and upgraded (hijacked) requests, one place that maps errors to
 // responses with dockerd's status codes and `{"message": …}` bodies.
 import http, { type IncomingMessage, ServerResponse } from 'node:http';
-import https from 'node:https';
+import type { Server as HttpsServer, ServerOptions as TlsServerOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Engine } from '../engine/engine';
 import { RequestContext } from './context';
@@ -44,9 +44,21 @@ export class ApiServer {
     }
   }
 
-  /** An http(s).Server wired to this API; the caller chooses where it listens. */
-  createServer(tls?: https.ServerOptions): http.Server {
-    const server = tls ? https.createServer(tls) : http.createServer();
+  /** An http.Server wired to this API; the caller chooses where it listens. */
+  createServer(): http.Server {
+    return this.wire(http.createServer());
+  }
+
+  /**
+   * The same over TLS. node:https is loaded only here: with the TLS and crypto modules it pulls in,
+   * it is about a tenth of a second of start-up under a VM's emulation, before the first /_ping.
+   */
+  async createTlsServer(tls: TlsServerOptions): Promise<HttpsServer> {
+    const https = await import('node:https');
+    return this.wire(https.createServer(tls));
+  }
+
+  private wire<S extends http.Server>(server: S): S {
     server.on('request', (req, res) => void this.dispatch(req, res));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       // Node hands upgraded requests over without a response object; make one on the same socket so
