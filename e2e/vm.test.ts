@@ -150,6 +150,12 @@ describe('the VM under qemu', () => {
       const archive = execFileSync('bash', [path.join(repoRoot, 'e2e', 'fixtures', 'build-images.sh'), 'busybox'], { encoding: 'utf8' }).trim().split('\t')[2]!;
       await docker('load', '-i', archive);
       expect((await docker('run', '--rm', 'busybox', 'echo', 'hello from the VM')).stdout).toBe('hello from the VM\n');
+      // the data filesystem followed its disk from 4 to 5 GiB (resized in the background at boot)
+      await eventually(async () => {
+        const df = (await docker('run', '--rm', '-v', '/var/lib/berth:/d', 'busybox', 'df', '-k', '/d')).stdout.trim().split('\n').pop()!;
+        const kib = Number(df.trim().split(/\s+/)[1]);
+        if (!(kib > 4.5 * 2 ** 20)) throw new Error(`the data filesystem holds ${kib} KiB: ${df}`);
+      });
       writeFileSync(path.join(shared, 'note.txt'), 'shared with the VM\n');
       expect((await docker('run', '--rm', '-v', `${shared}:/x`, 'busybox', 'cat', '/x/note.txt')).stdout).toBe('shared with the VM\n');
       const port = await freeLoopbackPort();
