@@ -4,6 +4,9 @@
 // none of it. Each component's code is loaded on its own (import()) with a turn of the event loop
 // before it, so requests that arrive meanwhile (a health check's /_ping) wait for one component's
 // code at most, not for all of it.
+// Node built-ins that only some requests need (zlib, https and tls, dgram, dns, worker_threads) are
+// taken with process.getBuiltinModule() where they are used, not imported: each is compiled when
+// first loaded, tens of milliseconds apiece of the engine's start under emulation.
 import path from 'node:path';
 import type { Engine } from './engine/engine';
 import { Router } from './api/router';

@@ -3,7 +3,6 @@
 // `insecure-registries`) over HTTPS without verification and then over plain HTTP; the CA and
 // client certificate of a registry from certs.d/HOST[:PORT]/ (ca.crt, client.cert, client.key).
 import { readdirSync, readFileSync } from 'node:fs';
-import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import path from 'node:path';
 import type { Endpoint } from './transport';
@@ -53,7 +52,8 @@ export class RegistryHosts {
     if (net.isIP(host)) addresses = [host];
     else {
       try {
-        addresses = (await lookup(host, { all: true })).map((a) => a.address);
+        // (a built-in loaded on first use, not at start: see components.ts)
+        addresses = (await process.getBuiltinModule('node:dns/promises').lookup(host, { all: true })).map((a) => a.address);
       } catch {
         return false;
       }

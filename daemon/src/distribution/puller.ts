@@ -5,7 +5,6 @@
 // is what the graph's collection at start frees.
 import { once } from 'node:events';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import type { ContentStore, Digest, ImageConfig, ImageStore, LayerInfo, LayerStore, Reference, ReferenceStore } from '../graph/interfaces';
 import { chainIds } from '../graph/reference';
 import { sha256 } from '../graph/content-store';
@@ -283,7 +282,8 @@ export class Puller {
     // gzip, as nearly every layer is, inflates directly; other layers are sniffed as dockerd does.
     let tar: Readable;
     if (GZIP_LAYERS.includes(desc.mediaType)) {
-      const gunzip = createGunzip({ chunkSize: 1 << 20 });
+      // (a built-in loaded on first use, not at start: see components.ts)
+      const gunzip = process.getBuiltinModule('node:zlib').createGunzip({ chunkSize: 1 << 20 });
       pipeline(verified, gunzip, () => undefined);
       tar = gunzip;
     } else {

@@ -5,7 +5,7 @@
 // Layer already exists, Mounted from …, and "TAG: digest: … size: …".
 import { createHash } from 'node:crypto';
 import { PassThrough, Transform, type Readable } from 'node:stream';
-import { createGzip, deflateRawSync, constants as zlib, type Gzip } from 'node:zlib';
+import type { Gzip } from 'node:zlib';
 import { RegistrySession } from './registry-client';
 import { MediaType } from './manifest';
 import { ByteProgress, type ProgressOutput } from './progress';
@@ -227,6 +227,8 @@ function adaptiveGzip(): Transform {
   const start = (self: Transform) => {
     const sample = Buffer.concat(held);
     held = [];
+    // (a built-in loaded on first use, not at start: see components.ts)
+    const { constants: zlib, createGzip, deflateRawSync } = process.getBuiltinModule('node:zlib');
     const incompressible = sample.length >= 4096 && deflateRawSync(sample, { level: zlib.Z_BEST_SPEED }).length >= sample.length * 0.97;
     gzip = createGzip({ level: incompressible ? zlib.Z_NO_COMPRESSION : zlib.Z_BEST_SPEED, chunkSize: 1 << 20 });
     gzip.on('data', (d: Buffer) => self.push(d));

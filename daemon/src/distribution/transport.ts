@@ -2,8 +2,6 @@
 // followed for reads (blob storage often lives elsewhere), cancellation by AbortSignal, and network
 // errors worded as dockerd words them (`Get "URL": dial tcp …: connect: connection refused`).
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import https from 'node:https';
-import { rootCertificates } from 'node:tls';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EngineError, systemError } from '../errors';
@@ -43,10 +41,11 @@ function agentFor(url: URL, endpoint: Endpoint | undefined): http.Agent {
     const common = { keepAlive: true, maxSockets: 32, keepAliveMsecs: 30_000 };
     if (url.protocol === 'https:') {
       const tls = sameOrigin ? endpoint.tls : undefined;
-      agent = new https.Agent({
+      // (a built-in loaded on first use, not at start: see components.ts)
+      agent = new (process.getBuiltinModule('node:https').Agent)({
         ...common,
         // certs.d CAs add to the system's, as dockerd appends them to its pool.
-        ca: tls?.ca?.length ? [...rootCertificates, ...tls.ca] : undefined,
+        ca: tls?.ca?.length ? [...process.getBuiltinModule('node:tls').rootCertificates, ...tls.ca] : undefined,
         cert: tls?.cert,
         key: tls?.key,
         rejectUnauthorized: !(sameOrigin && endpoint.insecure),
@@ -108,7 +107,7 @@ function sendOnce(endpoint: Endpoint | undefined, target: string, options: SendO
   const headers: OutgoingHttpHeaders = { 'User-Agent': 'berthd (Docker-Client compatible)', ...options.headers };
   if (redirected && endpoint && url.origin !== endpoint.origin) delete headers.Authorization;
   if (Buffer.isBuffer(options.body)) headers['Content-Length'] = options.body.length;
-  const mod = url.protocol === 'https:' ? https : http;
+  const mod = url.protocol === 'https:' ? process.getBuiltinModule('node:https') : http;
   return new Promise<IncomingMessage>((resolve, reject) => {
     const req = mod.request(url, { method: options.method, headers, agent: agentFor(url, endpoint), signal: options.signal });
     // A registry that stops answering (connect, headers or body) fails like a dropped connection,

@@ -1,7 +1,6 @@
 // Layer blobs come uncompressed, gzip'd or zstd'd; which one is read from the first bytes, as
 // dockerd's DetectCompression does. Node 20 has no zstd, so Debian's `zstd -d` decodes it.
 import { spawn } from 'node:child_process';
-import { createGunzip } from 'node:zlib';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { invalidParameter } from '../errors';
 
@@ -52,7 +51,8 @@ export async function decompressed(source: Readable): Promise<Readable> {
     case 'none':
       return rest;
     case 'gzip': {
-      const gunzip = createGunzip({ chunkSize: 1 << 20 });
+      // (a built-in loaded on first use, not at start: see components.ts)
+      const gunzip = process.getBuiltinModule('node:zlib').createGunzip({ chunkSize: 1 << 20 });
       pipeline(rest, gunzip, () => undefined);
       return gunzip;
     }

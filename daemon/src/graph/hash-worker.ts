@@ -2,7 +2,7 @@
 // HTTP and tar and dispatches writes; hashing is the one large CPU cost that can run beside it.
 // One worker serves every stream; each gets an id. Bytes are copied once into a transferred
 // buffer (a chunk is often a view into a larger one), and at most MAX_QUEUED bytes wait.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Hasher } from '../drivers/graph/extract';
 
 const MAX_QUEUED = 32 * 1024 * 1024;
@@ -41,7 +41,8 @@ const waiting = new Map<number, Waiting>();
 
 function theWorker(): Worker {
   if (worker) return worker;
-  const w = new Worker(WORKER, { eval: true });
+  // (a built-in loaded on first use, not at start: see components.ts)
+  const w = new (process.getBuiltinModule('node:worker_threads').Worker)(WORKER, { eval: true });
   w.on('message', (m: { id: number; done?: number; digest?: string }) => {
     const s = waiting.get(m.id);
     if (!s) return;

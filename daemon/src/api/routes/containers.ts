@@ -2,7 +2,7 @@
 // container component's jobs (container/jobs.ts).
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, Writable, type Readable } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import type { Route } from '../router';
 import type { RequestContext } from '../context';
 import { parseFilters } from '../filters';
@@ -262,8 +262,12 @@ async function remove(ctx: RequestContext): Promise<void> {
   ctx.noContent();
 }
 
-/** One server for every websocket attach; it only performs handshakes. */
-const websockets = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+/**
+ * One server for every websocket attach; it only performs handshakes. Made at the first one: the ws
+ * library loads https, tls and zlib, which the engine's start need not wait for.
+ */
+let websockets: Promise<WebSocketServer> | undefined;
+const websocketServer = () => (websockets ??= import('ws').then(({ WebSocketServer }) => new WebSocketServer({ noServer: true, perMessageDeflate: false })));
 
 /**
  * GET /containers/{id}/attach/ws: the container's streams over a websocket, as dockerd serves
@@ -273,7 +277,8 @@ async function attachWebsocket(ctx: RequestContext): Promise<void> {
   await ctx.engine.run('container.tty', { id: id(ctx) }, { hidden: true });
   const upgrade = ctx.takeUpgrade();
   if (!upgrade || (ctx.req.headers.upgrade ?? '').toLowerCase() !== 'websocket') throw invalidParameter('attach/ws needs a websocket upgrade request');
-  const ws = await new Promise<WebSocket>((resolve) => websockets.handleUpgrade(ctx.req, upgrade.socket as never, upgrade.head, resolve));
+  const server = await websocketServer();
+  const ws = await new Promise<WebSocket>((resolve) => server.handleUpgrade(ctx.req, upgrade.socket as never, upgrade.head, resolve));
   const input = new PassThrough();
   ws.on('message', (data: Buffer) => input.write(data));
   ws.on('close', () => input.end());

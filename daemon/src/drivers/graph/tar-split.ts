@@ -5,7 +5,6 @@
 // the same kind of record).
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { gzipSync, gunzipSync } from 'node:zlib';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { cleanName } from './layer-writer';
@@ -92,13 +91,14 @@ export class TarSplitRecorder {
   /** The record, gzip'd (headers compress tenfold). */
   finish(): Buffer {
     this.flushRaw();
-    return gzipSync(Buffer.concat(this.records));
+    // (a built-in loaded on first use, not at start: see components.ts)
+    return process.getBuiltinModule('node:zlib').gzipSync(Buffer.concat(this.records));
   }
 }
 
 /** Rebuilds the layer tar from its record and the unpacked files under `root`. */
 export function assembleTar(record: Buffer, root: string): Readable {
-  const data = gunzipSync(record);
+  const data = process.getBuiltinModule('node:zlib').gunzipSync(record);
   return Readable.from((async function* () {
     let pos = 0;
     while (pos < data.length) {

@@ -2,7 +2,7 @@
 // its network (names, aliases, short ids) and forwards every other question to the upstream
 // resolvers (the host's, or the container's --dns). One listens on each network's gateway address;
 // the firewall sends the containers' port-53 queries to it.
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import * as packet from 'dns-packet';
 
 /** Answers a name on this network with IPv4 addresses, or undefined when it is not ours. */
@@ -30,7 +30,8 @@ export class DnsServer {
 
   /** Binds on `address` (port 0: any free port) and returns the port. */
   listen(address: string, port = 0): Promise<number> {
-    const socket = dgram.createSocket('udp4');
+    // (a built-in loaded on first use, not at start: see components.ts)
+    const socket = process.getBuiltinModule('node:dgram').createSocket('udp4');
     this.socket = socket;
     socket.on('message', (msg, from) => {
       void this.answer(msg, from.address).then((reply) => {
@@ -82,7 +83,7 @@ export class DnsServer {
 
 function forward(msg: Buffer, upstream: Upstream): Promise<Buffer | undefined> {
   return new Promise((resolve) => {
-    const socket = dgram.createSocket('udp4');
+    const socket = process.getBuiltinModule('node:dgram').createSocket('udp4');
     const finish = (reply?: Buffer) => {
       clearTimeout(timer);
       socket.close();

@@ -2,7 +2,7 @@
 // It holds the published host port, so another program cannot take it while the container runs,
 // and forwards what the kernel's DNAT does not catch (IPv6 loopback, a host without nftables).
 import net from 'node:net';
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 
 export interface ProxyTarget {
   host: string;
@@ -77,7 +77,9 @@ function listen<T>(server: net.Server, hostIp: string, port: number, make: () =>
 /** UDP: one upstream socket per client address, dropped after a quiet minute. */
 export function listenUdp(hostIp: string, port: number, target: ProxyTarget): Promise<PortProxy> {
   const host = bindAddress(hostIp);
-  const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', ipv6Only: false });
+  // (a built-in loaded on first use, not at start: see components.ts)
+  const { createSocket } = process.getBuiltinModule('node:dgram');
+  const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', ipv6Only: false });
   type Flow = { upstream: dgram.Socket; timer?: NodeJS.Timeout; pending: Buffer[] | null };
   const flows = new Map<string, Flow>();
   const quiet = 60_000;
@@ -85,7 +87,7 @@ export function listenUdp(hostIp: string, port: number, target: ProxyTarget): Pr
     const key = `${from.address}|${from.port}`;
     let flow = flows.get(key);
     if (!flow) {
-      const upstream = dgram.createSocket('udp4');
+      const upstream = createSocket('udp4');
       const created: Flow = { upstream, pending: [] };
       upstream.on('message', (reply) => socket.send(reply, from.port, from.address));
       upstream.on('error', () => undefined);
