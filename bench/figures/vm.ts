@@ -1,7 +1,7 @@
 // The VM's figures: boot to berthd's first /_ping through the host socket (qemu, TCG here) against
-// the same boot serving a bare Node server in berthd's place, an API round trip through the host socket
-// (the path published ports take too: hostfwd, the guest's network) against berthd on the host,
-// and the size of the image.
+// the same boot serving a bare Node server in berthd's place, an API round trip through the host
+// socket (the path published ports take too: hostfwd, the guest's network) against berthd on the
+// host, and the size of the image.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
